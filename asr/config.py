@@ -1,0 +1,138 @@
+"""Typed configuration: features, model, augmentation and training.
+
+YAML files in `configs/` map onto these dataclasses; an unknown key or a value of the wrong
+type is an error, so a typo never silently trains the wrong model. `--set a.b=value`
+overrides any field from the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from asr.errors import AsrError
+from asr.features import FeatureSettings
+
+
+@dataclass
+class ModelConfig:
+    encoder: str = "blstm"  # registry name: blstm (offline), gru (causal)
+    frontend_channels: int = 32  # conv channels in the 4x subsampling front end
+    hidden: int = 256  # recurrent units per direction
+    layers: int = 3  # stacked recurrent layers
+    dropout: float = 0.1  # between recurrent layers and before the CTC head
+
+
+@dataclass
+class AugmentConfig:
+    speeds: list[float] = field(default_factory=lambda: [0.9, 1.0, 1.1])  # speed perturbation
+    gain_db: list[float] = field(default_factory=lambda: [-30.0, 6.0])  # random level range
+    noise_prob: float = 0.3  # add white/pink noise ...
+    snr_db: list[float] = field(default_factory=lambda: [5.0, 35.0])  # ... at an SNR in this range
+    reverb_prob: float = 0.2  # convolve with a synthetic room response
+    bandlimit_prob: float = 0.2  # 8 kHz round trip (telephone band)
+    freq_masks: int = 2  # SpecAugment frequency masks ...
+    freq_width: int = 15  # ... each up to this many mel bands
+    time_masks: int = 2  # SpecAugment time masks ...
+    time_width: float = 0.05  # ... each up to this fraction of the utterance
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    max_steps: int = 0  # stop after this many optimizer steps (0: no limit)
+    batch_seconds: float = 120.0  # audio seconds per batch (length-bucketed)
+    lr: float = 1e-3  # peak AdamW learning rate
+    weight_decay: float = 1e-2
+    warmup_steps: int = 500  # linear warm-up, then inverse square-root decay
+    grad_clip: float = 5.0  # max global gradient norm
+    tbptt_frames: int = 0  # truncated BPTT segment in encoder frames (0: off; causal encoders only)
+    seed: int = 0
+    num_threads: int = 1  # torch intra-op threads (the machines here have 2 cores)
+    valid_max_utts: int = 0  # cap on validation utterances per epoch (0: all)
+    checkpoint_every: int = 200  # steps between resumable checkpoints
+
+
+@dataclass
+class Config:
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def config_from_dict(data: dict, where: str = "config") -> Config:
+    """Build a Config, rejecting unknown keys and wrong types with the dotted key in the message."""
+    return _build(Config, data or {}, where, prefix="")
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config and apply `key.sub=value` overrides."""
+    path = Path(path)
+    if not path.exists():
+        raise AsrError(str(path), "no such config file")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise AsrError(str(path), f"invalid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise AsrError(str(path), "config must be a mapping of sections")
+    for item in overrides or []:
+        apply_override(data, item)
+    return config_from_dict(data, str(path))
+
+
+def apply_override(data: dict, item: str) -> None:
+    """Apply 'train.lr=3e-4' to a nested dict; the value is parsed as YAML."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise AsrError("--set", f"expected KEY=VALUE, got {item!r}")
+    *parents, leaf = key.strip().split(".")
+    node = data
+    for name in parents:
+        node = node.setdefault(name, {})
+        if not isinstance(node, dict):
+            raise AsrError("--set", f"{key} does not name a config field")
+    node[leaf] = yaml.safe_load(raw)
+
+
+def _build(cls, data, where: str, prefix: str):
+    if not isinstance(data, dict):
+        raise AsrError(where, f"section '{prefix.rstrip('.') or 'top'}' must be a mapping")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise AsrError(where, f"unknown config key '{prefix}{unknown[0]}'")
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, where, prefix=f"{prefix}{name}.")
+        else:
+            values[name] = _check(hint, value, where, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _check(hint, value, where: str, key: str):
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise AsrError(where, f"'{key}' must be a list")
+        return [_check(item_type, v, where, key) for v in value]
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError("union config fields are not supported")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise AsrError(where, f"'{key}' must be {hint.__name__}, got {value!r}")
+    return value

@@ -1,0 +1,10 @@
+"""The one error type the CLI turns into `asr: error: WHERE: reason`."""
+
+
+class AsrError(Exception):
+    """A user-facing failure tied to a file (or other place) and a one-line reason."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}")
+        self.where = str(where)
+        self.reason = reason

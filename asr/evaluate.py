@@ -1,0 +1,82 @@
+"""Word and character error rates (jiwer), with counts, real-time factor and a report."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jiwer
+from rich.progress import track
+
+from asr.audio import load_audio
+from asr.manifest import read_manifest
+from asr.text import normalize_text
+
+
+@dataclass
+class Scores:
+    wer: float
+    cer: float
+    utterances: int
+    words: int
+    substitutions: int
+    deletions: int
+    insertions: int
+    rtf: float = 0.0  # decoding seconds per audio second
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def score(references: list[str], hypotheses: list[str]) -> Scores:
+    """WER/CER over normalized text; empty references are allowed (every word is inserted)."""
+    refs = [normalize_text(r) for r in references]
+    hyps = [normalize_text(h) for h in hypotheses]
+    words = jiwer.process_words(refs, hyps) if any(refs) else None
+    chars = jiwer.process_characters(refs, hyps) if any(refs) else None
+    n_words = sum(len(r.split()) for r in refs)
+    return Scores(
+        wer=words.wer if words else float(any(hyps)),
+        cer=chars.cer if chars else float(any(hyps)),
+        utterances=len(refs),
+        words=n_words,
+        substitutions=words.substitutions if words else 0,
+        deletions=words.deletions if words else 0,
+        insertions=words.insertions if words else sum(len(h.split()) for h in hyps),
+    )
+
+
+def evaluate_manifest(transcriber, manifest: str | Path, report: str | Path | None = None):
+    """Decode every utterance of `manifest` -> Scores (with RTF); optionally write a report."""
+    utterances = read_manifest(manifest)
+    rate = transcriber.settings.sample_rate
+    refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
+    for utt in track(utterances, description="decoding", transient=True):
+        wave = load_audio(utt.audio, rate)
+        started = time.perf_counter()
+        hyps.append(transcriber.transcribe_wave(wave).text)
+        decode_seconds += time.perf_counter() - started
+        audio_seconds += wave.shape[-1] / rate
+        refs.append(utt.text)
+    scores = score(refs, hyps)
+    scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
+    if report:
+        write_report(report, utterances, refs, hyps)
+    return scores
+
+
+def write_report(path: str | Path, utterances, refs: list[str], hyps: list[str]) -> None:
+    """Per utterance: reference, hypothesis and jiwer's word alignment."""
+    lines = []
+    for utt, ref, hyp in zip(utterances, refs, hyps):
+        ref, hyp = normalize_text(ref), normalize_text(hyp)
+        lines.append(f"audio: {utt.audio}")
+        if ref:
+            out = jiwer.process_words(ref, hyp)
+            lines.append(f"wer: {out.wer:.3f}")
+            lines.append(jiwer.visualize_alignment(out, show_measures=False).strip())
+        else:
+            lines.append(f"REF: \nHYP: {hyp}")
+        lines.append("")
+    Path(path).write_text("\n".join(lines) + "\n")

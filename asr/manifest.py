@@ -1,0 +1,97 @@
+"""JSON Lines manifests: one utterance per line, `{"audio": path, "text": ..., "duration": s}`.
+
+`audio` is absolute or relative to the manifest's folder; NeMo's `audio_filepath` is accepted
+too; other keys (speaker, id, ...) are kept in `extra` and ignored by training.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asr.errors import AsrError
+
+
+@dataclass
+class Utterance:
+    audio: Path
+    text: str
+    duration: float
+    extra: dict = field(default_factory=dict)
+
+
+def read_manifest(path: str | Path) -> list[Utterance]:
+    """Parse a manifest; a malformed line is an AsrError naming the file and line number."""
+    path = Path(path)
+    if not path.exists():
+        raise AsrError(str(path), "no such manifest")
+    utterances = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                utterances.append(_parse_line(line, path, number))
+    if not utterances:
+        raise AsrError(str(path), "manifest has no utterances")
+    return utterances
+
+
+def _parse_line(line: str, path: Path, number: int) -> Utterance:
+    where = f"{path}:{number}"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise AsrError(where, f"not valid JSON ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise AsrError(where, "expected a JSON object")
+    audio = record.pop("audio", None) or record.pop("audio_filepath", None)
+    if not isinstance(audio, str) or not audio:
+        raise AsrError(where, "missing 'audio' (or 'audio_filepath')")
+    text = record.pop("text", None)
+    if not isinstance(text, str):
+        raise AsrError(where, "missing 'text' string")
+    duration = record.pop("duration", None)
+    if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
+        raise AsrError(where, "'duration' must be a non-negative number of seconds")
+    audio_path = Path(audio) if Path(audio).is_absolute() else path.parent / audio
+    return Utterance(audio_path, text, float(duration), record)
+
+
+def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
+    """Write utterances with audio paths relative to the manifest folder where possible."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as f:
+        for u in utterances:
+            audio = Path(u.audio)
+            try:
+                audio = audio.resolve().relative_to(path.parent.resolve())
+            except ValueError:
+                audio = audio.resolve()
+            record = {"audio": str(audio), "text": u.text, "duration": round(u.duration, 3)}
+            f.write(json.dumps({**record, **u.extra}) + "\n")
+
+
+def length_bucketed_batches(
+    utterances: list[Utterance], batch_seconds: float, seed: int
+) -> list[list[int]]:
+    """Indices grouped so that each batch holds similar lengths and at most `batch_seconds`
+    of padded audio; batch order is shuffled by `seed` (pass seed + epoch for a new order)."""
+    rng = random.Random(seed)
+    # Jitter before sorting so that equal-length utterances do not always share a batch.
+    order = sorted(
+        range(len(utterances)), key=lambda i: utterances[i].duration * rng.uniform(0.9, 1.1)
+    )
+    batches, current, longest = [], [], 0.0
+    for i in order:
+        longest_if_added = max(longest, utterances[i].duration)
+        if current and longest_if_added * (len(current) + 1) > batch_seconds:
+            batches.append(current)
+            current, longest_if_added = [], utterances[i].duration
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    rng.shuffle(batches)
+    return batches

@@ -1,0 +1,201 @@
+"""The training loop: CTC, AdamW, warm-up then decay, clipping, validation, resumable checkpoints.
+
+Randomness of a step (augmentation, dropout) is drawn from generators seeded by
+(seed, step), and the batch order of an epoch from (seed, epoch); a resumed run therefore
+takes exactly the steps an uninterrupted one would have taken.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from asr.checkpoint import load_train_state, load_weights, save_model, save_train_state
+from asr.config import Config
+from asr.dataset import BatchMaker
+from asr.decoding import greedy_decode
+from asr.errors import AsrError
+from asr.evaluate import score
+from asr.features import FeatureStats
+from asr.manifest import length_bucketed_batches, read_manifest
+from asr.model import SUBSAMPLING, CTCModel
+from asr.text import CharTokenizer
+
+STATE_FILE = "train_state.pt"
+
+
+@dataclass
+class TrainResult:
+    step: int
+    best_wer: float
+    history: list[dict] = field(default_factory=list)
+
+
+def lr_factor(step: int, warmup: int) -> float:
+    """Linear warm-up to the peak, then inverse square-root decay."""
+    step = max(step, 1)
+    return min(step / max(warmup, 1), math.sqrt(max(warmup, 1) / step))
+
+
+def train(
+    config: Config,
+    train_manifest: str | Path,
+    valid_manifests: list[str | Path],
+    out_dir: str | Path,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> TrainResult:
+    """Train a model; the first validation manifest picks the best checkpoint."""
+    cfg = config.train
+    out = Path(out_dir)
+    torch.set_num_threads(cfg.num_threads)
+    tokenizer = CharTokenizer()
+    data = BatchMaker(_usable(read_manifest(train_manifest), tokenizer), config.features, tokenizer)
+    valid = {str(m): BatchMaker(read_manifest(m), config.features, tokenizer) for m in valid_manifests}
+
+    model = CTCModel(config.model, config.features.n_mels, len(tokenizer))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps))
+    state = {"step": 0, "epoch": 0, "batch": 0, "best_wer": math.inf, "history": []}
+    if resume and (out / STATE_FILE).exists():
+        stats = _resume(out / STATE_FILE, config, model, optimizer, scheduler, state)
+    else:
+        if resume:
+            raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
+        stats = data.compute_stats()
+    out.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint(name: str, info: dict) -> None:
+        save_model(out / name, model, config, tokenizer, stats, info)
+
+    def save_state() -> None:
+        save_train_state(out / STATE_FILE, {
+            **state, "config": json.dumps(config.to_dict()), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "stats_mean": stats.mean, "stats_std": stats.std,
+        })  # fmt: skip
+
+    ctc = torch.nn.CTCLoss(blank=tokenizer.blank_id, zero_infinity=True)
+    with _progress(show_progress) as progress:
+        while state["epoch"] < cfg.epochs and not _done(state, cfg):
+            batches = length_bucketed_batches(data.utterances, cfg.batch_seconds, cfg.seed + state["epoch"])
+            task = progress.add_task(f"epoch {state['epoch'] + 1}", total=len(batches), completed=state["batch"], info="")
+            started, seconds = time.perf_counter(), 0.0
+            model.train()
+            for indices in batches[state["batch"] :]:
+                gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + state["step"])
+                torch.manual_seed(cfg.seed * 1_000_003 + state["step"])
+                batch = data.make(indices, stats, config.augment, gen)
+                log_probs, out_lens = model(batch.feats, batch.feat_lens, cfg.tbptt_frames)
+                loss = ctc(log_probs.transpose(0, 1), batch.targets, out_lens, batch.target_lens)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                state["step"] += 1
+                state["batch"] += 1
+                seconds += batch.seconds
+                speed = seconds / (time.perf_counter() - started)
+                progress.update(task, advance=1, info=f"loss {loss.item():.3f}  {speed:.0f} audio-s/s")
+                if state["step"] % cfg.checkpoint_every == 0 or _done(state, cfg):
+                    save_state()
+                if _done(state, cfg):
+                    break
+            if state["batch"] < len(batches):
+                break  # stopped by max_steps inside the epoch: resume picks it up here
+            record = {"epoch": state["epoch"] + 1, "step": state["step"], "loss": loss.item(),
+                      "audio_seconds_per_second": speed}  # fmt: skip
+            record.update(_validate(model, valid, stats, tokenizer, cfg.valid_max_utts))
+            state["history"].append(record)
+            state["epoch"] += 1
+            state["batch"] = 0
+            first_wer = record.get(f"wer:{valid_manifests[0]}", math.inf) if valid_manifests else -record["loss"]
+            info = {"epoch": state["epoch"], "step": state["step"], "valid": record}
+            checkpoint("last.safetensors", info)
+            if first_wer < state["best_wer"] or not (out / "best.safetensors").exists():
+                state["best_wer"] = min(first_wer, state["best_wer"])
+                checkpoint("best.safetensors", info)
+            save_state()
+            _write_history(out, state["history"])
+            progress.console.print(_summary(record))
+    return TrainResult(state["step"], state["best_wer"], state["history"])
+
+
+def _usable(utterances, tokenizer):
+    """Drop utterances CTC cannot learn from: no labels, or more labels than encoder frames."""
+    keep = []
+    for u in utterances:
+        labels = len(tokenizer.encode(u.text))
+        frames = u.duration * 100 / SUBSAMPLING
+        if labels and (u.duration == 0 or labels <= frames):
+            keep.append(u)
+    if not keep:
+        raise AsrError("train manifest", "no usable utterances (empty or too-long transcripts)")
+    return keep
+
+
+def _done(state: dict, cfg) -> bool:
+    return bool(cfg.max_steps) and state["step"] >= cfg.max_steps
+
+
+def _resume(path, config, model, optimizer, scheduler, state) -> FeatureStats:
+    saved = load_train_state(path)
+    if json.loads(saved["config"])["model"] != config.to_dict()["model"]:
+        raise AsrError(str(path), "checkpoint was trained with a different model config")
+    load_weights(model, saved["model"], str(path))
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    for key in state:
+        state[key] = saved[key]
+    return FeatureStats(saved["stats_mean"], saved["stats_std"])
+
+
+@torch.no_grad()
+def _validate(model, valid: dict, stats, tokenizer, max_utts: int) -> dict:
+    """Greedy WER and CER on each validation manifest."""
+    model.eval()
+    frame_seconds = SUBSAMPLING * 0.01
+    results = {}
+    for name, maker in valid.items():
+        count = len(maker.utterances) if not max_utts else min(max_utts, len(maker.utterances))
+        refs, hyps = [], []
+        for start in range(0, count, 16):
+            indices = list(range(start, min(start + 16, count)))
+            batch = maker.make(indices, stats)
+            log_probs, out_lens = model(batch.feats, batch.feat_lens)
+            for i, idx in enumerate(indices):
+                hyps.append(greedy_decode(log_probs[i, : out_lens[i]], tokenizer, frame_seconds).text)
+                refs.append(maker.utterances[idx].text)
+        scores = score(refs, hyps)
+        results[f"wer:{name}"] = scores.wer
+        results[f"cer:{name}"] = scores.cer
+    model.train()
+    return results
+
+
+def _write_history(out: Path, history: list[dict]) -> None:
+    (out / "history.json").write_text(json.dumps(history, indent=1))
+    from asr.plots import plot_training_curves
+
+    plot_training_curves(history, out / "training_curves.png")
+
+
+def _summary(record: dict) -> str:
+    parts = [f"epoch {record['epoch']} step {record['step']} loss {record['loss']:.3f}"]
+    parts += [f"{k} {v:.3f}" for k, v in record.items() if k.startswith("wer:")]
+    return "  ".join(parts)
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        disable=not show, transient=False,
+    )  # fmt: skip

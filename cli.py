@@ -1,0 +1,123 @@
+"""`asr`: the command line. Thin: each command parses, calls one function in `asr/`, and
+turns domain errors into `asr: error: WHERE: reason` with a non-zero exit."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Small recurrent speech recognizer.")
+
+ModelOption = Annotated[
+    Optional[Path], typer.Option("--model", help="Model file (default: the bundled model).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def fail(message: str, code: int = 1):
+    typer.echo(f"asr: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(command):
+    """Turn AsrError (and Ctrl-C) into one line on stderr and exit 1 instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from asr.errors import AsrError
+
+        try:
+            return command(*args, **kwargs)
+        except AsrError as err:
+            fail(str(err))
+        except KeyboardInterrupt:
+            fail("interrupted", code=130)
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def transcribe(
+    audio: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, OGG; any rate).")],
+    model: ModelOption = None,
+    json_output: JsonOption = False,
+):
+    """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
+    from asr.errors import AsrError
+    from asr.transcribe import Transcriber
+
+    transcriber = Transcriber.from_file(model)
+    failures = 0
+    for path in audio:
+        try:
+            hyp = transcriber.transcribe_file(path)
+        except AsrError as err:  # report and go on: one bad file must not lose the others
+            typer.echo(f"asr: error: {err}", err=True)
+            failures += 1
+            continue
+        if json_output:
+            words = [w.to_dict() for w in hyp.words]
+            typer.echo(json.dumps({"audio": str(path), "text": hyp.text, "words": words}))
+        elif len(audio) == 1:
+            typer.echo(hyp.text)
+        else:
+            typer.echo(f"{path}\t{hyp.text}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("eval")
+@user_errors
+def evaluate(
+    manifest: Annotated[Path, typer.Argument(help="JSON Lines manifest with reference text.")],
+    model: ModelOption = None,
+    json_output: JsonOption = False,
+    report: Annotated[
+        Optional[Path], typer.Option(help="Write each reference, hypothesis and alignment here.")
+    ] = None,
+):
+    """Score a model on a manifest: WER, CER, error counts and real-time factor."""
+    from asr.evaluate import evaluate_manifest
+    from asr.transcribe import Transcriber
+
+    scores = evaluate_manifest(Transcriber.from_file(model), manifest, report)
+    if json_output:
+        typer.echo(json.dumps(scores.to_dict()))
+        return
+    typer.echo(
+        f"WER {100 * scores.wer:.2f}% ({scores.substitutions} sub, {scores.deletions} del, "
+        f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
+        f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
+    )
+
+
+@app.command()
+@user_errors
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/blstm.yaml.")],
+    train_manifest: Annotated[Path, typer.Option("--train", help="Training manifest.")],
+    valid: Annotated[
+        list[Path], typer.Option("--valid", help="Validation manifest; repeat to track several (the first picks the best checkpoint).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder for checkpoints and curves.")],
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT's training state.")] = False,
+    overrides: Annotated[
+        Optional[list[str]], typer.Option("--set", help="Override a config field: key.sub=value.")
+    ] = None,
+):
+    """Train a CTC model; writes OUT/best.safetensors, last.safetensors and training_curves.png."""
+    from asr.config import load_config
+    from asr.train import train as run_training
+
+    cfg = load_config(config, overrides)
+    result = run_training(cfg, train_manifest, valid, out, resume=resume, show_progress=True)
+    typer.echo(f"trained {result.step} steps; best validation WER {result.best_wer:.4f}; model: {out / 'best.safetensors'}")
+
+
+if __name__ == "__main__":
+    app()
