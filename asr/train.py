@@ -59,6 +59,7 @@ def train(
     data = BatchMaker(_usable(read_manifest(train_manifest), tokenizer), config.features, tokenizer)
     valid = {str(m): BatchMaker(read_manifest(m), config.features, tokenizer) for m in valid_manifests}
 
+    torch.manual_seed(cfg.seed)  # the initial weights are part of the run's identity
     model = CTCModel(config.model, config.features.n_mels, len(tokenizer))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps))
@@ -124,7 +125,8 @@ def train(
                 checkpoint("best.safetensors", info)
             save_state()
             _write_history(out, state["history"])
-            progress.console.print(_summary(record))
+            if show_progress:
+                progress.console.print(_summary(record))
     return TrainResult(state["step"], state["best_wer"], state["history"])
 
 

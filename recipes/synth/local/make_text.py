@@ -14,8 +14,8 @@ import argparse
 import gzip
 import random
 import re
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from asr.text import normalize_text
 
@@ -32,10 +32,14 @@ SOURCE_CAPS = {"man": 30000, "doc": 15000}
 MAN_BYTES = 60000  # long pages repeat themselves; their openings are the prose
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(]?[A-Z])")
-_URL_OR_MAIL = re.compile(r"://|www\.|\S@\S|\.(?:com|org|net|html?|py|sh|txt|conf)\b", re.I)
+_URL_OR_MAIL = re.compile(
+    r"://|www\.|\S@\S|\.(?:com|org|net|html?|py|sh|txt|conf)\b", re.IGNORECASE
+)
 # Characters that signal code, paths, options or markup rather than speech.
 _CODE = re.compile(r"[{}\[\]<>|\\=_#$*/~^`@%+]|(?:^|\s)-{1,2}\w|\w\(\)|\w\.\w")
-_ROFF_ESCAPE = re.compile(r"\\(?:f(?:\[[^]]*\]|\(..|.)|s[-+]?\d+|\(..|\[[^]]*\]|\*(?:\(..|\[[^]]*\]|.)|[-&e|^ 0c%'`])")
+_ROFF_ESCAPE = re.compile(
+    r"\\(?:f(?:\[[^]]*\]|\(..|.)|s[-+]?\d+|\(..|\[[^]]*\]|\*(?:\(..|\[[^]]*\]|.)|[-&e|^ 0c%'`])"
+)
 _ROFF_TEXT_MACRO = re.compile(r"^\.(?:B|I|BR|RB|IR|RI|BI|IB|SM|SB)\s+(.*)")
 _ROFF_BREAK = re.compile(r"^\.(?:SH|SS|PP|P|LP|TP|IP|HP|TH|sp|br|nf|fi|RS|RE|TS|TE|EX|EE)\b")
 
@@ -75,7 +79,7 @@ def fortune_sentences() -> Iterator[str]:
             continue
         for cookie in read_text(path).split("\n%\n"):
             # Attribution lines ("-- Mark Twain") are not something anyone says.
-            body = [l for l in cookie.splitlines() if not l.strip().startswith("--")]
+            body = [line for line in cookie.splitlines() if not line.strip().startswith("--")]
             for para in paragraphs(body):
                 yield from split_sentences(para)
 
@@ -106,7 +110,9 @@ def man_sentences() -> Iterator[str]:
 
 def doc_sentences() -> Iterator[str]:
     """README/NEWS files of installed packages and their dpkg descriptions."""
-    paths = sorted(p for p in DOC_DIR.glob("*/*") if re.match(r"(README|NEWS)(\.md|\.txt)?(\.gz)?$", p.name))
+    paths = sorted(
+        p for p in DOC_DIR.glob("*/*") if re.match(r"(README|NEWS)(\.md|\.txt)?(\.gz)?$", p.name)
+    )
     for path in paths + [DPKG_STATUS]:
         for para in paragraphs(read_text(path).replace("\n .\n", "\n\n").splitlines()):
             yield from split_sentences(para)
@@ -128,7 +134,7 @@ def load_vocabulary() -> set[str]:
     return words | set(top_n_list("en", 60000))
 
 
-def clean(sentences: Iterable[str], vocab: set[str], cap: int | None = None) -> list[str]:
+def clean(sentences: Iterable[str], vocab: set[str]) -> list[str]:
     """Normalize scraped sentences, keeping those of sane length made of known words."""
     kept: list[str] = []
     for raw in sentences:
@@ -137,15 +143,17 @@ def clean(sentences: Iterable[str], vocab: set[str], cap: int | None = None) -> 
         words = normalize_text(raw).split()
         if MIN_WORDS <= len(words) <= MAX_WORDS and all(w in vocab for w in words):
             kept.append(" ".join(words))
-            if cap and len(kept) >= cap:
-                break
     return kept
 
 
 def scraped_corpus(vocab: set[str], rng: random.Random) -> dict[str, list[str]]:
     """Sentences from the on-disk text sources, deduplicated, capped per source."""
     out = {}
-    for name, gen in (("fortune", fortune_sentences), ("man", man_sentences), ("doc", doc_sentences)):
+    for name, gen in (
+        ("fortune", fortune_sentences),
+        ("man", man_sentences),
+        ("doc", doc_sentences),
+    ):
         unique = list(dict.fromkeys(clean(gen(), vocab)))
         rng.shuffle(unique)  # a cap must sample the whole source, not its first files
         out[name] = unique[: SOURCE_CAPS.get(name)]
@@ -162,7 +170,8 @@ def spoken_number(n: int, kind: str = "cardinal") -> str:
 def spoken_digits(rng: random.Random, length: int) -> str:
     """A digit string read one digit at a time, zero sometimes said as 'oh'."""
     names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    return " ".join(rng.choice(["zero", "oh"]) if d == 0 else names[d] for d in (rng.randrange(10) for _ in range(length)))
+    digits = [rng.randrange(10) for _ in range(length)]
+    return " ".join(rng.choice(["zero", "oh"]) if d == 0 else names[d] for d in digits)
 
 
 def make_faker(rng: random.Random):
@@ -180,7 +189,9 @@ def make_faker(rng: random.Random):
 
         def clock_time(self) -> str:
             hour, minute = rng.randint(1, 12), rng.choice([0, 5, 10, 15, 20, 30, 40, 45, 50])
-            return spoken_number(hour) + (" o'clock" if minute == 0 else " " + spoken_number(minute))
+            return spoken_number(hour) + (
+                " o'clock" if minute == 0 else " " + spoken_number(minute)
+            )
 
         def price_words(self) -> str:
             return f"{spoken_number(rng.randint(1, 999))} dollars and {spoken_number(rng.randint(1, 99))} cents"
@@ -235,14 +246,62 @@ def word_sentences(rng: random.Random, vocab: set[str], count: int) -> list[str]
     return [rng.choice(WORD_TEMPLATES).format(*rng.sample(words, 4)) for _ in range(count)]
 
 
-COMMAND_VERBS = ["turn on", "turn off", "open", "close", "stop", "pause", "play", "show me", "find", "check"]
-COMMAND_OBJECTS = ["the lights", "the door", "the music", "the radio", "the kitchen lights", "my calendar",
-                   "the weather", "the news", "the garage", "the heating", "my messages", "the next song",
-                   "the window", "the alarm", "the television", "my email", "the map", "the fan"]
-PHRASES = ["yes please", "no thank you", "what time is it", "good morning", "good night", "see you later",
-           "thank you very much", "i don't know", "that sounds good", "how are you", "not right now",
-           "go back", "next page", "cancel that", "repeat that please", "volume up", "volume down",
-           "call me later", "where are you", "i'm on my way", "let me think", "sounds great"]
+COMMAND_VERBS = [
+    "turn on",
+    "turn off",
+    "open",
+    "close",
+    "stop",
+    "pause",
+    "play",
+    "show me",
+    "find",
+    "check",
+]
+COMMAND_OBJECTS = [
+    "the lights",
+    "the door",
+    "the music",
+    "the radio",
+    "the kitchen lights",
+    "my calendar",
+    "the weather",
+    "the news",
+    "the garage",
+    "the heating",
+    "my messages",
+    "the next song",
+    "the window",
+    "the alarm",
+    "the television",
+    "my email",
+    "the map",
+    "the fan",
+]
+PHRASES = [
+    "yes please",
+    "no thank you",
+    "what time is it",
+    "good morning",
+    "good night",
+    "see you later",
+    "thank you very much",
+    "i don't know",
+    "that sounds good",
+    "how are you",
+    "not right now",
+    "go back",
+    "next page",
+    "cancel that",
+    "repeat that please",
+    "volume up",
+    "volume down",
+    "call me later",
+    "where are you",
+    "i'm on my way",
+    "let me think",
+    "sounds great",
+]
 
 
 def short_phrases(rng: random.Random, count: int) -> list[str]:
@@ -293,7 +352,9 @@ def write_splits(sources: dict[str, list[str]], out: Path, rng: random.Random) -
     (out / "train.txt").write_text("\n".join(train) + "\n")
     (out / "heldout.txt").write_text("\n".join(heldout) + "\n")
     vocab = {w for s in train for w in s.split()}
-    print(f"train {len(train)} sentences, heldout {len(heldout)}, train vocabulary {len(vocab)} words")
+    print(
+        f"train {len(train)} sentences, heldout {len(heldout)}, train vocabulary {len(vocab)} words"
+    )
 
 
 if __name__ == "__main__":

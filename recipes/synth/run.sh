@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The bundled default model: synthetic multi-voice speech + real speech from ../shared/data.
+#
+#   recipes/synth/run.sh [--data ../shared/data] [--work /work/gen] [--exp exp/blstm]
+#                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 6]
+#
+# Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
+# 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models.
+# Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts and the 300
+# sentences of heldout.txt (synthetic test), the speechocean762 test speakers, and FSDD
+# speakers lucas (dev) and george (test).
+set -euo pipefail
+
+data=../shared/data
+work=/work/gen
+exp=exp/blstm
+config=configs/blstm.yaml
+hours=16
+stage=0
+stop_stage=6
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --data) data=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --exp) exp=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
+    --hours) hours=$2; shift 2 ;;
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+here=$(dirname "$0")
+run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+
+if run_stage 0; then
+  python "$here/local/make_text.py" --out "$work/text"
+  tail -n 200 "$work/text/train.txt" > "$work/text/dev.txt"  # never reached by stage 1's hours
+fi
+
+if run_stage 1; then
+  python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test" --voices heldout
+  python "$here/local/synthesize.py" --text "$work/text/dev.txt" --out "$work/synth_dev" --voices train --seed 7
+  python "$here/local/synthesize.py" --text "$work/text/train.txt" --out "$work/synth_train" --voices train --max-hours "$hours"
+fi
+
+if run_stage 2; then
+  python -c "from asr.corpora import CORPORA; CORPORA['speechocean762']('$data/speechocean762', '$work/so762')"
+  python -c "from asr.corpora import CORPORA; CORPORA['fsdd']('$data/fsdd', '$work/fsdd')"
+fi
+
+if run_stage 3; then
+  combine="python $here/local/combine.py"
+  # Real speech twice: it is the only source of real voices and microphones.
+  $combine "$work/train.jsonl" "$work/synth_train/manifest.jsonl" \
+    "$work/so762/train.jsonl" "$work/so762/train.jsonl" "$work/fsdd/train.jsonl"
+  $combine "$work/fsdd_dev100.jsonl" "$work/fsdd/dev.jsonl" --limit 100
+  $combine "$work/dev.jsonl" "$work/so762/dev.jsonl" "$work/fsdd_dev100.jsonl" "$work/synth_dev/manifest.jsonl"
+  # Monitoring subsets, reported every epoch and never used to pick a checkpoint.
+  $combine "$work/so762_test300.jsonl" "$work/so762/test.jsonl" --limit 300
+  $combine "$work/fsdd_test100.jsonl" "$work/fsdd/test.jsonl" --limit 100
+fi
+
+if run_stage 4; then
+  resume=()
+  [ -f "$exp/train_state.pt" ] && resume=(--resume)
+  asr train "$config" --train "$work/train.jsonl" --out "$exp" "${resume[@]}" \
+    --valid "$work/dev.jsonl" --valid "$work/synth_test/manifest.jsonl" \
+    --valid "$work/so762_test300.jsonl" --valid "$work/fsdd_test100.jsonl"
+fi
+
+if run_stage 5; then
+  for set in synth_test/manifest so762/test fsdd/test; do
+    echo "== $set"
+    asr eval "$work/$set.jsonl" --model "$exp/best.safetensors"
+  done
+fi
+
+if run_stage 6; then
+  cp "$exp/best.safetensors" asr/models/default.safetensors
+fi

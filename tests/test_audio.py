@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+import torch
+
+from asr.audio import load_audio
+from asr.errors import AsrError
+from conftest import tone
+
+
+@pytest.mark.parametrize("fmt, ext", [("WAV", "wav"), ("FLAC", "flac"), ("OGG", "ogg")])
+def test_formats_load_as_mono_float32(write_audio, fmt, ext):
+    path = write_audio(f"a.{ext}", tone(0.5), 16000, format=fmt)
+    wave = load_audio(path)
+    assert wave.dtype == torch.float32 and wave.ndim == 1
+    assert abs(wave.shape[0] - 8000) <= 1
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100, 48000])
+def test_any_rate_is_resampled(write_audio, rate):
+    path = write_audio("r.wav", tone(1.0, rate), rate)
+    wave = load_audio(path, 16000)
+    assert abs(wave.shape[0] - 16000) <= 2
+    # A 440 Hz tone stays at 440 Hz: the strongest FFT bin of one second is bin 440.
+    assert int(torch.fft.rfft(wave).abs().argmax()) == 440
+
+
+def test_channels_are_averaged(write_audio):
+    left, right = tone(0.25), np.zeros(4000, dtype=np.float32)
+    path = write_audio("stereo.wav", np.stack([left, right], axis=1))
+    assert torch.allclose(load_audio(path), torch.from_numpy(left) / 2, atol=1e-4)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(AsrError, match="no such file"):
+        load_audio(tmp_path / "nope.wav")
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.touch()
+    with pytest.raises(AsrError, match="empty file") as err:
+        load_audio(path)
+    assert err.value.where == str(path)
+
+
+def test_zero_length_audio(write_audio):
+    path = write_audio("zero.wav", np.zeros(0, dtype=np.float32))
+    with pytest.raises(AsrError, match="zero length"):
+        load_audio(path)
+
+
+def test_corrupt_header(write_audio):
+    path = write_audio("c.wav", tone(0.5))
+    data = bytearray(path.read_bytes())
+    data[0:12] = b"JUNKJUNKJUNK"
+    path.write_bytes(bytes(data))
+    with pytest.raises(AsrError, match="cannot decode audio"):
+        load_audio(path)
+
+
+def test_unsupported_format(tmp_path):
+    path = tmp_path / "notes.mp4"
+    path.write_text("this is not audio at all")
+    with pytest.raises(AsrError, match="cannot decode audio"):
+        load_audio(path)

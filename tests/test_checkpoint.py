@@ -1,0 +1,66 @@
+import os
+
+import pytest
+import torch
+
+from asr.checkpoint import atomic_write, load_model, save_model
+from asr.config import Config, ModelConfig
+from asr.errors import AsrError
+from asr.features import FeatureStats
+from asr.model import CTCModel
+from asr.text import CharTokenizer
+
+
+def tiny(encoder="blstm", hidden=16) -> tuple[CTCModel, Config]:
+    cfg = Config(model=ModelConfig(encoder=encoder, hidden=hidden, layers=1))
+    return CTCModel(cfg.model, 80, 29).eval(), cfg
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    model, cfg = tiny()
+    stats = FeatureStats(torch.randn(80), torch.rand(80) + 0.5)
+    save_model(tmp_path / "m.safetensors", model, cfg, CharTokenizer(), stats, {"epoch": 3})
+    loaded = load_model(tmp_path / "m.safetensors")
+    x, lens = torch.randn(2, 50, 80), torch.tensor([50, 40])
+    assert torch.equal(model(x, lens)[0], loaded.model(x, lens)[0])
+    assert loaded.config == cfg and loaded.info == {"epoch": 3}
+    assert torch.equal(loaded.stats.mean, stats.mean) and torch.equal(loaded.stats.std, stats.std)
+    assert loaded.tokenizer.symbols == CharTokenizer().symbols
+
+
+def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = tmp_path / "f.bin"
+    atomic_write(path, b"old")
+
+    def crash(*args):
+        raise KeyboardInterrupt  # a kill between write and rename
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, b"new contents")
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temp file left behind
+
+
+def test_missing_corrupt_and_mismatched_checkpoints(tmp_path):
+    with pytest.raises(AsrError, match="no such model file"):
+        load_model(tmp_path / "none.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}")
+    with pytest.raises(AsrError, match="not an asr model file"):
+        load_model(junk)
+    model, cfg = tiny(hidden=16)
+    cfg.model.hidden = 24  # header now disagrees with the stored weights
+    save_model(tmp_path / "bad.safetensors", model, cfg, CharTokenizer(), FeatureStats.identity(80))
+    with pytest.raises(AsrError, match="does not match the model") as err:
+        load_model(tmp_path / "bad.safetensors")
+    assert err.value.where == str(tmp_path / "bad.safetensors")
+
+
+def test_checkpoint_is_safetensors_without_pickle(tmp_path):
+    model, cfg = tiny()
+    save_model(tmp_path / "m.safetensors", model, cfg, CharTokenizer(), FeatureStats.identity(80))
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m.safetensors"), "pt") as f:
+        assert "asr" in f.metadata() and "stats.mean" in f.keys()

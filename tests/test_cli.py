@@ -1,0 +1,130 @@
+"""The CLI through typer's CliRunner and through a real `asr` subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from asr.checkpoint import DEFAULT_MODEL
+from cli import app
+from conftest import SAMPLES_DIR, bundled_samples, tone
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_transcribe_bundled_samples_gives_known_transcripts():
+    samples = bundled_samples()
+    assert len(samples) >= 2
+    for sample in samples:
+        result = run("transcribe", SAMPLES_DIR / sample["audio"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == sample["text"]
+
+
+def test_transcribe_several_files_prints_path_tab_text():
+    paths = [SAMPLES_DIR / s["audio"] for s in bundled_samples()]
+    result = run("transcribe", *paths)
+    assert result.exit_code == 0
+    lines = result.output.strip().split("\n")
+    assert [line.split("\t")[0] for line in lines] == [str(p) for p in paths]
+    assert [line.split("\t")[1] for line in lines] == [s["text"] for s in bundled_samples()]
+
+
+def test_transcribe_json_has_words_with_times():
+    sample = bundled_samples()[0]
+    result = run("transcribe", "--json", SAMPLES_DIR / sample["audio"])
+    record = json.loads(result.output)
+    assert record["text"] == sample["text"]
+    assert [w["word"] for w in record["words"]] == sample["text"].split()
+    starts = [w["start"] for w in record["words"]]
+    assert starts == sorted(starts) and all(w["end"] > w["start"] for w in record["words"])
+    assert record["words"][-1]["end"] <= sample["duration"] + 0.05
+
+
+def test_silence_is_an_empty_transcript_not_an_error(write_audio):
+    path = write_audio("silence.wav", np.zeros(16000, dtype=np.float32))
+    result = run("transcribe", path)
+    assert result.exit_code == 0 and result.output.strip() == ""
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "corrupt", "text"])
+def test_bad_audio_is_one_line_and_exit_1(tmp_path, write_audio, case):
+    if case == "missing":
+        path = tmp_path / "missing.wav"
+    elif case == "empty":
+        path = tmp_path / "empty.wav"
+        path.touch()
+    elif case == "corrupt":
+        path = write_audio("corrupt.wav", tone(0.5))
+        path.write_bytes(b"RIFF" + b"\xff" * 40)
+    else:
+        path = tmp_path / "notes.ogg"
+        path.write_text("not audio")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", "transcribe", str(path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"asr: error: {path}: ")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_one_bad_file_does_not_lose_the_others(tmp_path):
+    good = SAMPLES_DIR / bundled_samples()[0]["audio"]
+    result = run("transcribe", tmp_path / "missing.wav", good)
+    assert result.exit_code == 1
+    assert f"{good}\t{bundled_samples()[0]['text']}" in result.output
+
+
+def test_missing_model_is_one_line(tmp_path):
+    result = run("transcribe", "--model", tmp_path / "none.safetensors", SAMPLES_DIR / "x.wav")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"asr: error: {tmp_path / 'none.safetensors'}: no such model file"
+
+
+def test_eval_json_and_report(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    lines = [json.dumps({**s, "audio": str(SAMPLES_DIR / s["audio"])}) for s in bundled_samples()]
+    manifest.write_text("\n".join(lines) + "\n")
+    result = run("eval", manifest, "--json", "--report", tmp_path / "report.txt")
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output.strip().splitlines()[-1])
+    assert scores["wer"] == 0.0 and scores["cer"] == 0.0
+    assert scores["utterances"] == len(lines) and scores["rtf"] > 0
+    assert scores["words"] == sum(len(s["text"].split()) for s in bundled_samples())
+    assert "REF:" in (tmp_path / "report.txt").read_text()
+
+
+def test_eval_malformed_manifest_names_the_line(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"audio": "a.wav", "text": "x", "duration": 1}\n{oops\n')
+    result = run("eval", manifest)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"asr: error: {manifest}:2: not valid JSON")
+
+
+def test_train_unknown_config_key(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("model:\n  layerz: 2\n")
+    result = run("train", config, "--train", "x.jsonl", "--valid", "x.jsonl", "--out", tmp_path)
+    assert result.exit_code == 1
+    assert "unknown config key 'model.layerz'" in result.output
+
+
+def test_installed_entry_point_runs():
+    proc = subprocess.run(["asr", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "transcribe" in proc.stdout
+
+
+def test_bundled_model_is_small_and_self_describing():
+    from asr.checkpoint import load_model
+
+    assert DEFAULT_MODEL.stat().st_size <= 20 * 1024 * 1024
+    loaded = load_model()
+    assert loaded.config.features.n_mels == 80 and len(loaded.tokenizer) == 29

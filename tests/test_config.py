@@ -1,0 +1,42 @@
+import pytest
+
+from asr.config import Config, config_from_dict, load_config
+from asr.errors import AsrError
+
+
+def test_yaml_configs_load(tmp_path):
+    for name in ("blstm", "gru"):
+        cfg = load_config(f"configs/{name}.yaml")
+        assert cfg.model.encoder == name
+
+
+def test_unknown_key_is_an_error(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  hiden: 3\n")
+    with pytest.raises(AsrError, match="unknown config key 'model.hiden'") as err:
+        load_config(path)
+    assert err.value.where == str(path)
+
+
+def test_wrong_type_is_an_error():
+    with pytest.raises(AsrError, match="'train.epochs' must be int"):
+        config_from_dict({"train": {"epochs": "many"}})
+    with pytest.raises(AsrError, match="'train.epochs' must be int"):
+        config_from_dict({"train": {"epochs": True}})
+
+
+def test_overrides_and_int_to_float(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  lr: 1\n")
+    cfg = load_config(path, ["train.epochs=3", "model.encoder=gru", "augment.speeds=[1.0]"])
+    assert cfg.train.lr == 1.0 and isinstance(cfg.train.lr, float)
+    assert (cfg.train.epochs, cfg.model.encoder, cfg.augment.speeds) == (3, "gru", [1.0])
+    with pytest.raises(AsrError, match="unknown config key 'train.nope'"):
+        load_config(path, ["train.nope=1"])
+    with pytest.raises(AsrError, match="expected KEY=VALUE"):
+        load_config(path, ["train.epochs"])
+
+
+def test_round_trip_through_dict():
+    cfg = Config()
+    assert config_from_dict(cfg.to_dict()) == cfg

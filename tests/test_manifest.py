@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from asr.errors import AsrError
+from asr.manifest import Utterance, length_bucketed_batches, read_manifest, write_manifest
+
+
+def write_lines(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_relative_absolute_and_nemo_keys(tmp_path):
+    m = write_lines(tmp_path / "m.jsonl", [
+        json.dumps({"audio": "a.wav", "text": "hi", "duration": 1.0, "speaker": "s1"}),
+        json.dumps({"audio_filepath": "/abs/b.wav", "text": "yo", "duration": 2}),
+        "",
+    ])  # fmt: skip
+    first, second = read_manifest(m)
+    assert first.audio == tmp_path / "a.wav" and first.extra == {"speaker": "s1"}
+    assert str(second.audio) == "/abs/b.wav" and second.duration == 2.0
+
+
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("{not json", "not valid JSON"),
+        ('["a list"]', "expected a JSON object"),
+        ('{"text": "x", "duration": 1}', "missing 'audio'"),
+        ('{"audio": "a.wav", "duration": 1}', "missing 'text'"),
+        ('{"audio": "a.wav", "text": "x", "duration": "long"}', "'duration' must be"),
+        ('{"audio": "a.wav", "text": "x", "duration": -1}', "'duration' must be"),
+    ],
+)
+def test_malformed_line_names_file_and_line(tmp_path, bad, reason):
+    good = json.dumps({"audio": "a.wav", "text": "ok", "duration": 1.0})
+    m = write_lines(tmp_path / "m.jsonl", [good, good, bad])
+    with pytest.raises(AsrError, match=reason) as err:
+        read_manifest(m)
+    assert err.value.where == f"{m}:3"
+
+
+def test_missing_and_empty_manifest(tmp_path):
+    with pytest.raises(AsrError, match="no such manifest"):
+        read_manifest(tmp_path / "none.jsonl")
+    with pytest.raises(AsrError, match="no utterances"):
+        read_manifest(write_lines(tmp_path / "e.jsonl", [""]))
+
+
+def test_write_then_read_round_trip(tmp_path):
+    utts = [Utterance(tmp_path / "x" / "a.wav", "hello", 1.5, {"speaker": "7"})]
+    write_manifest(tmp_path / "out.jsonl", utts)
+    record = json.loads((tmp_path / "out.jsonl").read_text())
+    assert record["audio"] == "x/a.wav"
+    assert read_manifest(tmp_path / "out.jsonl")[0] == utts[0]
+
+
+def test_batches_respect_budget_and_cover_everything():
+    utts = [Utterance("a.wav", "t", d, {}) for d in [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 5]
+    batches = length_bucketed_batches(utts, batch_seconds=20, seed=1)
+    assert sorted(i for b in batches for i in b) == list(range(len(utts)))
+    for b in batches:
+        assert max(utts[i].duration for i in b) * len(b) <= 20 or len(b) == 1
+    assert batches != length_bucketed_batches(utts, batch_seconds=20, seed=2)
+    assert batches == length_bucketed_batches(utts, batch_seconds=20, seed=1)

@@ -1,0 +1,91 @@
+"""Training behaviour on tiny models and synthetic 'speech' (one tone per character)."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from asr.checkpoint import load_model
+from asr.config import Config, ModelConfig, TrainConfig, AugmentConfig
+from asr.errors import AsrError
+from asr.evaluate import score
+from asr.train import STATE_FILE, train
+from asr.transcribe import Transcriber
+
+RATE = 16000
+TEXTS = ["abc", "cab ba", "bad cab", "a dab", "dcba"]
+
+
+def tone_speech(text: str) -> np.ndarray:
+    """Each letter a 100 ms tone of its own pitch, words separated by 100 ms of silence."""
+    pieces = [np.zeros(1600)]
+    for char in text:
+        if char == " ":
+            pieces.append(np.zeros(1600))
+            continue
+        freq = 300 + 350 * (ord(char) - ord("a"))
+        t = np.arange(1600) / RATE
+        pieces.append(0.3 * np.sin(2 * np.pi * freq * t))
+    pieces.append(np.zeros(1600))
+    return np.concatenate(pieces).astype(np.float32)
+
+
+@pytest.fixture
+def tone_manifest(tmp_path):
+    lines = []
+    for i, text in enumerate(TEXTS):
+        audio = tone_speech(text)
+        sf.write(str(tmp_path / f"{i}.wav"), audio, RATE)
+        lines.append(json.dumps({"audio": f"{i}.wav", "text": text, "duration": len(audio) / RATE}))
+    path = tmp_path / "train.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def tiny_config(**train) -> Config:
+    no_augment = AugmentConfig(speeds=[1.0], gain_db=[0.0, 0.0], noise_prob=0, reverb_prob=0,
+                               bandlimit_prob=0, freq_masks=0, time_masks=0)  # fmt: skip
+    return Config(
+        model=ModelConfig(encoder="blstm", hidden=48, layers=1, dropout=0.0, frontend_channels=8),
+        augment=no_augment,
+        train=TrainConfig(**{"epochs": 1, "batch_seconds": 3.0, "lr": 3e-3, "warmup_steps": 5, **train}),
+    )
+
+
+def test_overfits_a_handful_of_utterances(tone_manifest, tmp_path):
+    cfg = tiny_config(epochs=300, batch_seconds=100.0, lr=5e-3, warmup_steps=100, checkpoint_every=1000)
+    cfg.model.hidden, cfg.model.frontend_channels = 96, 16
+    result = train(cfg, tone_manifest, [tone_manifest], tmp_path / "run", show_progress=False)
+    assert result.history[-1][f"wer:{tone_manifest}"] == 0.0
+    transcriber = Transcriber(load_model(tmp_path / "run" / "best.safetensors"))
+    hyps = [transcriber.transcribe_file(tmp_path / f"{i}.wav").text for i in range(len(TEXTS))]
+    assert score(TEXTS, hyps).wer == 0.0
+    assert (tmp_path / "run" / "training_curves.png").stat().st_size > 1000
+
+
+def test_kill_and_resume_equals_uninterrupted(tone_manifest, tmp_path):
+    steps = 7  # crosses an epoch boundary: 5 utterances in batches of ~3 s
+    straight = train(tiny_config(epochs=5, max_steps=steps), tone_manifest, [], tmp_path / "a", show_progress=False)
+    train(tiny_config(epochs=5, max_steps=3), tone_manifest, [], tmp_path / "b", show_progress=False)
+    resumed = train(tiny_config(epochs=5, max_steps=steps), tone_manifest, [], tmp_path / "b", resume=True, show_progress=False)
+    assert straight.step == resumed.step == steps
+    a = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
+    b = torch.load(tmp_path / "b" / STATE_FILE, weights_only=True)
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    assert a["optimizer"]["state"][0]["exp_avg"].equal(b["optimizer"]["state"][0]["exp_avg"])
+
+
+def test_resume_refuses_a_different_model(tone_manifest, tmp_path):
+    train(tiny_config(max_steps=1), tone_manifest, [], tmp_path / "c", show_progress=False)
+    other = tiny_config(max_steps=2)
+    other.model.hidden = 32
+    with pytest.raises(AsrError, match="different model config"):
+        train(other, tone_manifest, [], tmp_path / "c", resume=True, show_progress=False)
+
+
+def test_resume_without_state_is_an_error(tone_manifest, tmp_path):
+    with pytest.raises(AsrError, match="nothing to resume"):
+        train(tiny_config(), tone_manifest, [], tmp_path / "empty", resume=True, show_progress=False)
