@@ -6,14 +6,16 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Small recurrent speech recognizer.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Small recurrent speech recognizer."
+)
 
 ModelOption = Annotated[
-    Optional[Path], typer.Option("--model", help="Model file (default: the bundled model).")
+    Path | None, typer.Option("--model", help="Model file (default: the bundled model).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -78,7 +80,7 @@ def evaluate(
     model: ModelOption = None,
     json_output: JsonOption = False,
     report: Annotated[
-        Optional[Path], typer.Option(help="Write each reference, hypothesis and alignment here.")
+        Path | None, typer.Option(help="Write each reference, hypothesis and alignment here.")
     ] = None,
 ):
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
@@ -102,12 +104,18 @@ def train(
     config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/blstm.yaml.")],
     train_manifest: Annotated[Path, typer.Option("--train", help="Training manifest.")],
     valid: Annotated[
-        list[Path], typer.Option("--valid", help="Validation manifest; repeat to track several (the first picks the best checkpoint).")
+        list[Path],
+        typer.Option(
+            "--valid",
+            help="Validation manifest; repeat to track several (the first picks the best checkpoint).",
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output folder for checkpoints and curves.")],
-    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT's training state.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from OUT's training state.")
+    ] = False,
     overrides: Annotated[
-        Optional[list[str]], typer.Option("--set", help="Override a config field: key.sub=value.")
+        list[str] | None, typer.Option("--set", help="Override a config field: key.sub=value.")
     ] = None,
 ):
     """Train a CTC model; writes OUT/best.safetensors, last.safetensors and training_curves.png."""
@@ -116,7 +124,9 @@ def train(
 
     cfg = load_config(config, overrides)
     result = run_training(cfg, train_manifest, valid, out, resume=resume, show_progress=True)
-    typer.echo(f"trained {result.step} steps; best validation WER {result.best_wer:.4f}; model: {out / 'best.safetensors'}")
+    typer.echo(
+        f"trained {result.step} steps; best validation WER {result.best_wer:.4f}; model: {out / 'best.safetensors'}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def change_speed(wave: torch.Tensor, speed: float, rate: int) -> torch.Tensor:
     """Play `speed` times faster (tempo and pitch together, like Kaldi's speed perturbation)."""
     if speed == 1.0:
         return wave
-    return AF.resample(wave, int(round(rate * speed)), rate)
+    return AF.resample(wave, round(rate * speed), rate)
 
 
 def add_noise(wave: torch.Tensor, snr_db: float, gen: torch.Generator) -> torch.Tensor:
@@ -93,7 +93,7 @@ def spec_augment(feats: torch.Tensor, cfg: AugmentConfig, gen) -> torch.Tensor:
         width = int(torch.randint(cfg.freq_width + 1, (), generator=gen))
         start = int(torch.randint(max(1, bins - width), (), generator=gen))
         feats[:, start : start + width] = 0.0
-    max_time = int(math.floor(frames * cfg.time_width))
+    max_time = math.floor(frames * cfg.time_width)
     for _ in range(cfg.time_masks):
         width = int(torch.randint(max_time + 1, (), generator=gen))
         start = int(torch.randint(max(1, frames - width), (), generator=gen))

@@ -38,7 +38,9 @@ def greedy_decode(log_probs: torch.Tensor, tokenizer, frame_seconds: float) -> H
     return words_from_tokens(emitted, tokenizer, frame_seconds)
 
 
-def words_from_tokens(emitted: list[tuple[int, int]], tokenizer, frame_seconds: float) -> Hypothesis:
+def words_from_tokens(
+    emitted: list[tuple[int, int]], tokenizer, frame_seconds: float
+) -> Hypothesis:
     """(frame, token) pairs in time order -> words split at word-boundary tokens, with times."""
     words: list[Word] = []
     group: list[tuple[int, int]] = []

@@ -25,11 +25,11 @@ class FeatureSettings:
 
     @property
     def win_length(self) -> int:
-        return int(round(self.sample_rate * self.win_ms / 1000))
+        return round(self.sample_rate * self.win_ms / 1000)
 
     @property
     def hop_length(self) -> int:
-        return int(round(self.sample_rate * self.hop_ms / 1000))
+        return round(self.sample_rate * self.hop_ms / 1000)
 
     def num_frames(self, num_samples: int) -> int:
         """Frames that `num_samples` of audio yield (no padding)."""

@@ -28,6 +28,7 @@ from asr.model import SUBSAMPLING, CTCModel
 from asr.text import CharTokenizer
 
 STATE_FILE = "train_state.pt"
+LOG_EVERY = 50  # steps between plain progress lines when stderr is not a terminal
 
 
 @dataclass
@@ -57,12 +58,16 @@ def train(
     torch.set_num_threads(cfg.num_threads)
     tokenizer = CharTokenizer()
     data = BatchMaker(_usable(read_manifest(train_manifest), tokenizer), config.features, tokenizer)
-    valid = {str(m): BatchMaker(read_manifest(m), config.features, tokenizer) for m in valid_manifests}
+    valid = {
+        str(m): BatchMaker(read_manifest(m), config.features, tokenizer) for m in valid_manifests
+    }
 
     torch.manual_seed(cfg.seed)  # the initial weights are part of the run's identity
     model = CTCModel(config.model, config.features.n_mels, len(tokenizer))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, cfg.warmup_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(s, cfg.warmup_steps)
+    )
     state = {"step": 0, "epoch": 0, "batch": 0, "best_wer": math.inf, "history": []}
     if resume and (out / STATE_FILE).exists():
         stats = _resume(out / STATE_FILE, config, model, optimizer, scheduler, state)
@@ -85,8 +90,12 @@ def train(
     ctc = torch.nn.CTCLoss(blank=tokenizer.blank_id, zero_infinity=True)
     with _progress(show_progress) as progress:
         while state["epoch"] < cfg.epochs and not _done(state, cfg):
-            batches = length_bucketed_batches(data.utterances, cfg.batch_seconds, cfg.seed + state["epoch"])
-            task = progress.add_task(f"epoch {state['epoch'] + 1}", total=len(batches), completed=state["batch"], info="")
+            batches = length_bucketed_batches(
+                data.utterances, cfg.batch_seconds, cfg.seed + state["epoch"]
+            )
+            task = progress.add_task(
+                f"epoch {state['epoch'] + 1}", total=len(batches), completed=state["batch"], info=""
+            )
             started, seconds = time.perf_counter(), 0.0
             model.train()
             for indices in batches[state["batch"] :]:
@@ -104,7 +113,18 @@ def train(
                 state["batch"] += 1
                 seconds += batch.seconds
                 speed = seconds / (time.perf_counter() - started)
-                progress.update(task, advance=1, info=f"loss {loss.item():.3f}  {speed:.0f} audio-s/s")
+                progress.update(
+                    task, advance=1, info=f"loss {loss.item():.3f}  {speed:.0f} audio-s/s"
+                )
+                if (
+                    show_progress
+                    and not progress.console.is_terminal
+                    and state["step"] % LOG_EVERY == 0
+                ):
+                    # A log file gets no live bar: leave a plain line now and then instead.
+                    progress.console.print(f"step {state['step']} epoch {state['epoch'] + 1} "
+                                           f"batch {state['batch']}/{len(batches)} loss {loss.item():.3f} "
+                                           f"{speed:.0f} audio-s/s")  # fmt: skip
                 if state["step"] % cfg.checkpoint_every == 0 or _done(state, cfg):
                     save_state()
                 if _done(state, cfg):
@@ -117,7 +137,11 @@ def train(
             state["history"].append(record)
             state["epoch"] += 1
             state["batch"] = 0
-            first_wer = record.get(f"wer:{valid_manifests[0]}", math.inf) if valid_manifests else -record["loss"]
+            first_wer = (
+                record.get(f"wer:{valid_manifests[0]}", math.inf)
+                if valid_manifests
+                else -record["loss"]
+            )
             info = {"epoch": state["epoch"], "step": state["step"], "valid": record}
             checkpoint("last.safetensors", info)
             if first_wer < state["best_wer"] or not (out / "best.safetensors").exists():
@@ -173,7 +197,9 @@ def _validate(model, valid: dict, stats, tokenizer, max_utts: int) -> dict:
             batch = maker.make(indices, stats)
             log_probs, out_lens = model(batch.feats, batch.feat_lens)
             for i, idx in enumerate(indices):
-                hyps.append(greedy_decode(log_probs[i, : out_lens[i]], tokenizer, frame_seconds).text)
+                hyps.append(
+                    greedy_decode(log_probs[i, : out_lens[i]], tokenizer, frame_seconds).text
+                )
                 refs.append(maker.utterances[idx].text)
         scores = score(refs, hyps)
         results[f"wer:{name}"] = scores.wer

@@ -69,7 +69,9 @@ def decode_rtf(model: CTCModel, waves: list[torch.Tensor], logmel, tok) -> float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=120.0, help="audio seconds per measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=120.0, help="audio seconds per measurement"
+    )
     parser.add_argument("--configs", nargs="+", default=["configs/blstm.yaml", "configs/gru.yaml"])
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -81,14 +83,18 @@ def main() -> None:
         torch.manual_seed(0)
         model = CTCModel(cfg.model, cfg.features.n_mels, len(tok))
         batches = make_batches(args.seconds, gen, tok, logmel)
-        waves = [torch.randn(int(16000 * 5), generator=gen) * 0.1 for _ in range(int(args.seconds // 5))]
+        waves = [torch.randn(16000 * 5, generator=gen) * 0.1 for _ in range(int(args.seconds // 5))]
         train_throughput(model, batches[:1])  # warm-up: first calls allocate
         rows.append((cfg.model.encoder, model.num_parameters(), train_throughput(model, batches),
                      decode_rtf(model, waves, logmel, tok)))  # fmt: skip
     base = rows[0]
-    print(f"{'encoder':8} {'params':>9} {'train audio-s/s':>16} {'ratio':>6} {'decode RTF':>11} {'ratio':>6}")
+    print(
+        f"{'encoder':8} {'params':>9} {'train audio-s/s':>16} {'ratio':>6} {'decode RTF':>11} {'ratio':>6}"
+    )
     for name, params, speed, rtf in rows:
-        print(f"{name:8} {params:9,d} {speed:16.1f} {speed / base[2]:6.2f} {rtf:11.4f} {rtf / base[3]:6.2f}")
+        print(
+            f"{name:8} {params:9,d} {speed:16.1f} {speed / base[2]:6.2f} {rtf:11.4f} {rtf / base[3]:6.2f}"
+        )
     print(f"(1 thread; ratios relative to {base[0]} in this run)")
 
 

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from conftest import tone
 
 from asr.audio import load_audio
 from asr.errors import AsrError
-from conftest import tone
 
 
 @pytest.mark.parametrize("fmt, ext", [("WAV", "wav"), ("FLAC", "flac"), ("OGG", "ogg")])

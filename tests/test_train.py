@@ -8,7 +8,7 @@ import soundfile as sf
 import torch
 
 from asr.checkpoint import load_model
-from asr.config import Config, ModelConfig, TrainConfig, AugmentConfig
+from asr.config import AugmentConfig, Config, ModelConfig, TrainConfig
 from asr.errors import AsrError
 from asr.evaluate import score
 from asr.train import STATE_FILE, train
@@ -50,12 +50,16 @@ def tiny_config(**train) -> Config:
     return Config(
         model=ModelConfig(encoder="blstm", hidden=48, layers=1, dropout=0.0, frontend_channels=8),
         augment=no_augment,
-        train=TrainConfig(**{"epochs": 1, "batch_seconds": 3.0, "lr": 3e-3, "warmup_steps": 5, **train}),
+        train=TrainConfig(
+            **{"epochs": 1, "batch_seconds": 3.0, "lr": 3e-3, "warmup_steps": 5, **train}
+        ),
     )
 
 
 def test_overfits_a_handful_of_utterances(tone_manifest, tmp_path):
-    cfg = tiny_config(epochs=300, batch_seconds=100.0, lr=5e-3, warmup_steps=100, checkpoint_every=1000)
+    cfg = tiny_config(
+        epochs=300, batch_seconds=100.0, lr=5e-3, warmup_steps=100, checkpoint_every=1000
+    )
     cfg.model.hidden, cfg.model.frontend_channels = 96, 16
     result = train(cfg, tone_manifest, [tone_manifest], tmp_path / "run", show_progress=False)
     assert result.history[-1][f"wer:{tone_manifest}"] == 0.0
@@ -67,9 +71,24 @@ def test_overfits_a_handful_of_utterances(tone_manifest, tmp_path):
 
 def test_kill_and_resume_equals_uninterrupted(tone_manifest, tmp_path):
     steps = 7  # crosses an epoch boundary: 5 utterances in batches of ~3 s
-    straight = train(tiny_config(epochs=5, max_steps=steps), tone_manifest, [], tmp_path / "a", show_progress=False)
-    train(tiny_config(epochs=5, max_steps=3), tone_manifest, [], tmp_path / "b", show_progress=False)
-    resumed = train(tiny_config(epochs=5, max_steps=steps), tone_manifest, [], tmp_path / "b", resume=True, show_progress=False)
+    straight = train(
+        tiny_config(epochs=5, max_steps=steps),
+        tone_manifest,
+        [],
+        tmp_path / "a",
+        show_progress=False,
+    )
+    train(
+        tiny_config(epochs=5, max_steps=3), tone_manifest, [], tmp_path / "b", show_progress=False
+    )
+    resumed = train(
+        tiny_config(epochs=5, max_steps=steps),
+        tone_manifest,
+        [],
+        tmp_path / "b",
+        resume=True,
+        show_progress=False,
+    )
     assert straight.step == resumed.step == steps
     a = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
     b = torch.load(tmp_path / "b" / STATE_FILE, weights_only=True)
@@ -88,4 +107,6 @@ def test_resume_refuses_a_different_model(tone_manifest, tmp_path):
 
 def test_resume_without_state_is_an_error(tone_manifest, tmp_path):
     with pytest.raises(AsrError, match="nothing to resume"):
-        train(tiny_config(), tone_manifest, [], tmp_path / "empty", resume=True, show_progress=False)
+        train(
+            tiny_config(), tone_manifest, [], tmp_path / "empty", resume=True, show_progress=False
+        )
