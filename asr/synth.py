@@ -272,12 +272,16 @@ def build_corpus(
     out_dir: Path,
     seed: int = 0,
     max_hours: float | None = None,
+    jobs: int = 1,
 ) -> list[dict]:
     """Each sentence read by one random voice into out_dir/wav/; manifest at out_dir/manifest.jsonl.
 
-    Resumable and deterministic by seed; the manifest is rewritten every MANIFEST_EVERY
-    utterances so a long run is usable before it ends.
+    Resumable and deterministic by seed (whatever `jobs`); the manifest is rewritten every
+    MANIFEST_EVERY utterances so a long run is usable before it ends. `jobs` threads each
+    drive one TTS subprocess: the work is in the engines, so threads are enough.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
     if not voices:
@@ -285,21 +289,30 @@ def build_corpus(
     out_dir = Path(out_dir)
     (out_dir / "wav").mkdir(parents=True, exist_ok=True)
     manifest, entries, seconds = out_dir / "manifest.jsonl", [], 0.0
-    bar = tqdm(sentences, desc="synth", unit="utt", mininterval=10)
-    for index, sentence in enumerate(bar):
-        text = normalize_text(sentence)
-        if not text:
-            continue
-        entry = _utterance(index, text, plan_utterance(seed, index, voices), out_dir)
-        if entry:
-            entries.append(entry)
-            seconds += entry["duration"]
+    texts = [normalize_text(sentence) for sentence in sentences]
+
+    def one(index: int) -> dict | None:
+        if not texts[index]:
+            return None
+        return _utterance(index, texts[index], plan_utterance(seed, index, voices), out_dir)
+
+    bar = tqdm(total=len(texts), desc="synth", unit="utt", mininterval=10)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for start in range(0, len(texts), MANIFEST_EVERY):
+            batch = range(start, min(start + MANIFEST_EVERY, len(texts)))
+            for entry in pool.map(one, batch):
+                bar.update(1)
+                if entry is None:
+                    continue
+                entries.append(entry)
+                seconds += entry["duration"]
+                if max_hours is not None and seconds >= max_hours * 3600:
+                    break
             bar.set_postfix(hours=f"{seconds / 3600:.2f}", refresh=False)
-        if len(entries) % MANIFEST_EVERY == 0 and entry:
             write_manifest(entries, manifest)
-        if max_hours is not None and seconds >= max_hours * 3600:
-            break
-    write_manifest(entries, manifest)
+            if max_hours is not None and seconds >= max_hours * 3600:
+                break
+    bar.close()
     return entries
 
 

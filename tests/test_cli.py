@@ -68,7 +68,10 @@ def test_bad_audio_is_one_line_and_exit_1(tmp_path, write_audio, case):
         path = tmp_path / "notes.ogg"
         path.write_text("not audio")
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", "transcribe", str(path)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "cli", "transcribe", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith(f"asr: error: {path}: ")

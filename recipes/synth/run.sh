@@ -70,9 +70,15 @@ if run_stage 4; then
 fi
 
 if run_stage 5; then
-  for set in synth_test/manifest so762/test fsdd/test; do
+  # The held-out voice again, 30 dB quieter and through an 8 kHz channel: not empty, still read.
+  degrade="python $here/local/degrade.py $work/synth_test/manifest.jsonl"
+  [ -f "$work/synth_test_quiet/manifest.jsonl" ] || $degrade "$work/synth_test_quiet" --gain-db -30
+  [ -f "$work/synth_test_8k/manifest.jsonl" ] || $degrade "$work/synth_test_8k" --rate 8000
+  for set in synth_test synth_test_quiet synth_test_8k so762 fsdd; do
+    manifest=$work/$set/manifest.jsonl
+    case $set in so762|fsdd) manifest=$work/$set/test.jsonl ;; esac
     echo "== $set"
-    asr eval "$work/$set.jsonl" --model "$exp/best.safetensors"
+    asr eval "$manifest" --model "$exp/best.safetensors" --report "$exp/report_$set.txt"
   done
 fi
 

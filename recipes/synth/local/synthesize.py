@@ -1,7 +1,7 @@
 """Synthesize a sentence list into a WAV + JSON Lines manifest corpus with many TTS voices.
 
 Usage: python recipes/synth/local/synthesize.py --text FILE --out DIR --voices train|heldout
-       [--limit N] [--max-hours H] [--seed S]
+       [--limit N] [--max-hours H] [--seed S] [--jobs N]
 Rerunning the same command resumes a killed run (existing WAVs are kept).
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="read only the first N sentences")
     parser.add_argument("--max-hours", type=float, help="stop once this much audio exists")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="TTS processes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
@@ -32,7 +34,9 @@ def main() -> None:
         : args.limit
     ]
     start = time.monotonic()
-    entries = build_corpus(sentences, voices, args.out, seed=args.seed, max_hours=args.max_hours)
+    entries = build_corpus(
+        sentences, voices, args.out, seed=args.seed, max_hours=args.max_hours, jobs=args.jobs
+    )
     wall = time.monotonic() - start
     audio = sum(e["duration"] for e in entries)
     print(
