@@ -30,12 +30,24 @@ def greedy_decode(log_probs: torch.Tensor, tokenizer, frame_seconds: float) -> H
     its first character and ends one frame after its last.
     """
     best = log_probs.argmax(dim=-1).tolist()
-    emitted = [
-        (t, token)
-        for t, token in enumerate(best)
-        if token != tokenizer.blank_id and (t == 0 or token != best[t - 1])
+    return words_from_tokens(collapse_path(best, tokenizer.blank_id), tokenizer, frame_seconds)
+
+
+def collapse_path(
+    best: list[int], blank_id: int, previous: int | None = None, first_frame: int = 0
+) -> list[tuple[int, int]]:
+    """Best token per frame -> (frame, token) emissions: merge repeats, drop blanks.
+
+    A stream decoding chunk by chunk passes the best token of the frame before `best` as
+    `previous` and that frame's successor as `first_frame`, so a repeat straddling a chunk
+    edge merges exactly as it would offline.
+    """
+    before = [blank_id if previous is None else previous] + best[:-1]
+    return [
+        (first_frame + t, token)
+        for t, (token, prev) in enumerate(zip(best, before))
+        if token != blank_id and token != prev
     ]
-    return words_from_tokens(emitted, tokenizer, frame_seconds)
 
 
 def words_from_tokens(

@@ -60,6 +60,20 @@ class LogMel(torch.nn.Module):
         spec = self.mel(wave)  # (..., n_mels, T)
         return torch.log(spec + LOG_FLOOR).transpose(-1, -2)
 
+    def init_state(self) -> torch.Tensor:
+        """(0,) samples: nothing buffered before the first chunk."""
+        return torch.zeros(0)
+
+    def step(self, chunk: torch.Tensor, pending: torch.Tensor):
+        """chunk: (..., M) new samples, pending: (..., P) samples left by the last call ->
+        (..., T, n_mels) frames the chunk completes, new pending (fewer than win_length samples).
+
+        Fed any chunking of a signal, the frames are exactly those `forward` gives on all of it.
+        """
+        wave = torch.cat([pending, chunk], dim=-1)
+        feats = self(wave)  # frames that fit; a partial last window waits for more audio
+        return feats, wave[..., feats.shape[-2] * self.settings.hop_length :]
+
 
 class FeatureStats:
     """Per-dimension mean and std from the training set (global CMVN), kept in checkpoints."""

@@ -31,14 +31,35 @@ class ConvSubsampling(nn.Module):
         )
         freq = ((n_mels - 1) // 2 - 1) // 2
         self.proj = nn.Linear(channels * freq, out_dim)
+        self.n_mels = n_mels
 
     def forward(self, x: torch.Tensor, lens: torch.Tensor):
         if x.shape[1] < MIN_FRAMES:
             x = nn.functional.pad(x, (0, 0, 0, MIN_FRAMES - x.shape[1]))
+        return self._project(x), subsampled_lengths(lens)
+
+    def _project(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, F) with T >= MIN_FRAMES -> (B, T', D)."""
         y = self.conv(x.unsqueeze(1))  # (B, C, T', F')
         b, c, t, f = y.shape
-        y = self.proj(y.transpose(1, 2).reshape(b, t, c * f))  # (B, T', D)
-        return y, subsampled_lengths(lens)
+        return self.proj(y.transpose(1, 2).reshape(b, t, c * f))  # (B, T', D)
+
+    def init_state(self, batch: int) -> torch.Tensor:
+        """(B, 0, F): no feature frames buffered yet."""
+        return self.proj.weight.new_zeros(batch, 0, self.n_mels)
+
+    def step(self, feats: torch.Tensor, pending: torch.Tensor):
+        """feats: (B, T, F) new frames, pending: (B, P, F) frames left by the last call ->
+        (B, T', D) the encoder frames now complete, new pending (3 to 6 frames once started).
+
+        Output frame k reads feature frames 4k..4k+6, so chunked output equals `forward` on the
+        whole input; unlike `forward`, nothing comes out until MIN_FRAMES frames exist.
+        """
+        x = torch.cat([pending, feats], dim=1)
+        done = int(subsampled_lengths(torch.tensor(x.shape[1])))
+        if done == 0:
+            return x.new_zeros(x.shape[0], 0, self.proj.out_features), x
+        return self._project(x), x[:, SUBSAMPLING * done :]
 
 
 class CTCModel(nn.Module):
@@ -60,8 +81,28 @@ class CTCModel(nn.Module):
         """feats: (B, T, F) normalized log-mels -> log-probs (B, T', V), lengths (B,)."""
         x, x_lens = self.frontend(feats, lens)
         y, y_lens = self.encoder(x, x_lens, tbptt_frames=tbptt_frames)
-        logits = self.head(self.dropout(y))
-        return logits.log_softmax(dim=-1), y_lens
+        return self._log_probs(y), y_lens
+
+    def _log_probs(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, T', H) encoder output -> (B, T', V) CTC log-probabilities."""
+        return self.head(self.dropout(y)).log_softmax(dim=-1)
+
+    def init_state(self, batch: int = 1) -> tuple:
+        """Streaming state before any features: (front-end frames (B, 0, F), encoder state)."""
+        if not self.causal:
+            name = type(self.encoder).__name__
+            raise ValueError(f"{name} reads the future and cannot stream; use a causal encoder")
+        return self.frontend.init_state(batch), self.encoder.init_state(batch)
+
+    def step(self, feats: torch.Tensor, state: tuple):
+        """feats: (B, T, F) new normalized frames -> log-probs (B, T', V) for the encoder frames
+        they complete, new state. Chunked output equals `forward`; `state` is left untouched."""
+        pending, enc_state = state
+        x, pending = self.frontend.step(feats, pending)  # (B, T', D)
+        if x.shape[1] == 0:
+            return x.new_zeros(x.shape[0], 0, self.head.out_features), (pending, enc_state)
+        y, enc_state = self.encoder.step(x, enc_state)
+        return self._log_probs(y), (pending, enc_state)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

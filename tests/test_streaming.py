@@ -1,0 +1,205 @@
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import tone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_checkpoint import tiny
+from test_decoding import TOK, log_probs_for
+
+from asr.checkpoint import LoadedModel
+from asr.decoding import collapse_path, greedy_decode
+from asr.errors import AsrError
+from asr.features import FeatureSettings, FeatureStats, LogMel
+from asr.model import MIN_FRAMES
+from asr.streaming import EndpointRules, Recognizer
+
+NEVER = EndpointRules(min_trailing_blank_s=math.inf, max_utterance_s=0)
+
+
+def recognizer(encoder="gru", rules=NEVER) -> Recognizer:
+    """A random tiny model, its encoder and head scaled up so that on noise its best path
+    changes often (at init it says one letter whatever it hears)."""
+    torch.manual_seed(0)
+    model, cfg = tiny(encoder)
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.mul_(4)
+        model.head.weight.mul_(10)
+        model.head.bias.zero_()
+    return Recognizer(LoadedModel(model, cfg, TOK, FeatureStats.identity(80)), rules)
+
+
+@pytest.fixture(scope="module")
+def rec() -> Recognizer:
+    return recognizer()
+
+
+def noise(n: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, generator=torch.Generator().manual_seed(seed)) * 0.1
+
+
+def pieces(wave: torch.Tensor, size: int) -> list[torch.Tensor]:
+    return list(wave.split(size)) if len(wave) else []
+
+
+def stream_log_probs(rec: Recognizer, chunks) -> torch.Tensor:
+    """Step the model through the chunks -> (T', V) log-probs of all encoder frames."""
+    state, outputs = rec.init_state(), [torch.zeros(0, len(TOK))]
+    for chunk in chunks:
+        log_probs, state = rec.step(chunk, state)
+        outputs.append(log_probs)
+    return torch.cat(outputs)
+
+
+def assert_streams_like_offline(rec: Recognizer, wave: torch.Tensor, chunks) -> None:
+    offline = rec.log_probs(wave)
+    streamed = stream_log_probs(rec, chunks)
+    assert streamed.shape == offline.shape
+    assert torch.allclose(streamed, offline, atol=1e-4)
+    stream = rec.create_stream()
+    for chunk in chunks:
+        stream.accept_waveform(chunk.numpy())
+        assert rec.decode(stream) == []
+    expected = collapse_path(offline.argmax(-1).tolist(), TOK.blank_id)
+    assert stream.tokens == expected
+    assert stream.partial == greedy_decode(offline, TOK, rec.frame_seconds)
+
+
+@pytest.mark.parametrize("size", [37, 160, 2560, 16000])
+@pytest.mark.parametrize("kind", ["noise", "tone"])
+def test_chunked_stream_equals_offline(rec, size, kind):
+    wave = noise(40037) if kind == "noise" else torch.from_numpy(tone(2.5))
+    if kind == "noise":  # enough tokens that merging across chunk edges is put to the test
+        assert len(collapse_path(rec.log_probs(wave).argmax(-1).tolist(), TOK.blank_id)) > 10
+    assert_streams_like_offline(rec, wave, pieces(wave, size))
+
+
+@pytest.mark.parametrize("n", [0, 1, 399, 400, 1359, 1360, 1361, 2000, 3001])
+def test_sample_by_sample_equals_offline_including_too_short_audio(rec, n):
+    """Under 1360 samples (7 feature frames) both offline and streaming give no frames."""
+    wave = noise(n, seed=n)
+    assert_streams_like_offline(rec, wave, pieces(wave, 1))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(0, 20000),
+    cuts=st.lists(st.integers(0, 20000), max_size=25),
+    seed=st.integers(0, 2**16),
+)
+def test_any_chunking_equals_offline(rec, n, cuts, seed):
+    wave = noise(n, seed)
+    edges = sorted({0, n, *(c for c in cuts if c < n)})
+    chunks = [wave[a:b] for a, b in itertools.pairwise(edges)]
+    assert_streams_like_offline(rec, wave, chunks)
+
+
+@settings(max_examples=10, deadline=None)
+@given(sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=12))
+def test_incremental_logmel_equals_offline(sizes):
+    logmel = LogMel(FeatureSettings())
+    wave = noise(sum(sizes), seed=len(sizes))
+    pending, frames = logmel.init_state(), []
+    for chunk in wave.split(sizes):
+        feats, pending = logmel.step(chunk, pending)
+        frames.append(feats)
+        assert len(pending) < logmel.settings.win_length  # only the left context is kept
+    assert torch.allclose(torch.cat(frames), logmel(wave), atol=1e-5)
+
+
+def test_model_and_frontend_steps_equal_forward(rec):
+    model = rec.loaded.model
+    feats = torch.randn(1, 203, 80)
+    offline, lens = model(feats, torch.tensor([203]))
+    y_full = model.frontend(feats, torch.tensor([203]))[0]
+    state, outputs, ys = model.init_state(1), [], []
+    pending = model.frontend.init_state(1)
+    for chunk in feats.split([1, 5, 2, 30, 4, 100, 61], dim=1):
+        log_probs, state = model.step(chunk, state)
+        y, pending = model.frontend.step(chunk, pending)
+        outputs.append(log_probs)
+        ys.append(y)
+        assert pending.shape[1] < MIN_FRAMES  # only the left context is kept
+    assert torch.allclose(torch.cat(ys, dim=1), y_full, atol=1e-5)
+    assert torch.allclose(torch.cat(outputs, dim=1), offline[:, : lens[0]], atol=1e-4)
+
+
+def test_step_leaves_state_alone(rec):
+    state = rec.init_state()
+    for chunk in pieces(noise(5000), 1700):
+        before = [t.clone() for t in state]
+        _, new_state = rec.step(chunk, state)
+        assert all(torch.equal(a, b) for a, b in zip(state, before))
+        state = new_state
+
+
+def test_bidirectional_model_is_refused():
+    with pytest.raises(AsrError, match="encoder 'blstm'.*cannot stream"):
+        recognizer("blstm")
+    with pytest.raises(ValueError, match="causal"):
+        tiny("blstm")[0].init_state()
+
+
+def test_accept_waveform_checks_its_input(rec):
+    stream = rec.create_stream()
+    with pytest.raises(ValueError, match="mono"):
+        stream.accept_waveform(np.zeros((2, 100), dtype=np.float32))
+    buffer = np.zeros(100, dtype=np.float32)
+    stream.accept_waveform(buffer)
+    buffer[:] = 1  # a microphone callback reusing its buffer must not change accepted audio
+    assert stream.audio[0].sum() == 0
+    stream.input_finished()
+    with pytest.raises(ValueError, match="input_finished"):
+        stream.accept_waveform(buffer)
+
+
+def search_in_pieces(rec, path: str, sizes: list[int]):
+    """Hand-written best path ('_' blank, '|' space) through `search` in pieces -> stream, finals."""
+    stream, finals = rec.create_stream(), []
+    for piece in log_probs_for(list(path)).split(sizes):
+        finals += rec.search(stream, piece)
+    return stream, finals
+
+
+@pytest.mark.parametrize("sizes", [[47], [23, 24], [24, 23], [1] * 47, [5, 39, 3]])
+def test_trailing_blank_ends_an_utterance(sizes):
+    rec = recognizer(rules=EndpointRules(min_trailing_blank_s=0.8))  # 20 frames of 0.04 s
+    path = "__hi" + "_" * 20 + "|y_o" + "_" * 19
+    stream, finals = search_in_pieces(rec, path, sizes)
+    assert [f.text for f in finals] == ["hi"]  # 'yo' has 19 blanks after it: not yet
+    (hi,) = finals[0].words
+    assert (hi.start, hi.end) == (2 * 0.04, 4 * 0.04)
+    assert stream.partial.text == "yo"
+    stream.input_finished()
+    (yo,) = rec.decode(stream)
+    assert yo.text == "yo" and yo.words[0].start == pytest.approx(25 * 0.04)  # from stream start
+    assert rec.decode(stream) == [] and stream.partial.text == ""
+
+
+def test_endpoint_fires_at_the_frame_the_rule_is_met():
+    rec = recognizer(rules=EndpointRules(min_trailing_blank_s=0.8))
+    path = "_hi" + "_" * 20  # last speech at frame 2, twentieth blank at frame 22
+    assert search_in_pieces(rec, path[:22], [22])[1] == []
+    stream, finals = search_in_pieces(rec, path, [22, 1])
+    assert [f.text for f in finals] == ["hi"] and stream.tokens == []
+
+
+def test_long_utterance_is_cut_and_blank_alone_never_ends_one():
+    rec = recognizer(rules=EndpointRules(min_trailing_blank_s=0.2, max_utterance_s=0.4))
+    path = "_" * 40 + "abab" * 5 + "_" * 10
+    stream, finals = search_in_pieces(rec, path, [7, 31, 32])
+    assert [f.text for f in finals] == ["ababababab"] * 2  # 10 frames of 0.04 s each
+    assert finals[1].words[0].start == pytest.approx(50 * 0.04)
+    assert stream.tokens == []
+
+
+def test_repeat_across_a_chunk_edge_merges():
+    rec = recognizer()
+    stream, _ = search_in_pieces(rec, "_aa_a", [2, 3])
+    assert [token for _, token in stream.tokens] == TOK.encode("aa") and stream.partial.text == "aa"
