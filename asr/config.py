@@ -55,6 +55,7 @@ class TrainConfig:
     seed: int = 0
     num_threads: int = 1  # torch intra-op threads (the machines here have 2 cores)
     valid_max_utts: int = 0  # cap on validation utterances per epoch (0: all)
+    valid_every: int = 0  # also validate (and keep the best) every this many steps (0: per epoch)
     checkpoint_every: int = 200  # steps between resumable checkpoints
 
 

@@ -87,6 +87,26 @@ def train(
             "stats_mean": stats.mean, "stats_std": stats.std,
         })  # fmt: skip
 
+    def validate(epoch: float, loss: float, speed: float) -> None:
+        """Score the validation sets, keep last and best (by the first set), log and plot."""
+        record = {"epoch": epoch, "step": state["step"], "loss": loss,
+                  "audio_seconds_per_second": speed}  # fmt: skip
+        record.update(_validate(model, valid, stats, tokenizer, cfg.valid_max_utts))
+        state["history"].append(record)
+        first_wer = (
+            record.get(f"wer:{valid_manifests[0]}", math.inf)
+            if valid_manifests
+            else -record["loss"]
+        )
+        info = {"epoch": epoch, "step": state["step"], "valid": record}
+        checkpoint("last.safetensors", info)
+        if first_wer < state["best_wer"] or not (out / "best.safetensors").exists():
+            state["best_wer"] = min(first_wer, state["best_wer"])
+            checkpoint("best.safetensors", info)
+        _write_history(out, state["history"])
+        if show_progress:
+            progress.console.print(_summary(record))
+
     ctc = torch.nn.CTCLoss(blank=tokenizer.blank_id, zero_infinity=True)
     with _progress(show_progress) as progress:
         while state["epoch"] < cfg.epochs and not _done(state, cfg):
@@ -125,32 +145,21 @@ def train(
                     progress.console.print(f"step {state['step']} epoch {state['epoch'] + 1} "
                                            f"batch {state['batch']}/{len(batches)} loss {loss.item():.3f} "
                                            f"{speed:.0f} audio-s/s")  # fmt: skip
+                if cfg.valid_every and state["step"] % cfg.valid_every == 0:
+                    if state["batch"] < len(batches):  # the epoch's end validates anyway
+                        fraction = state["batch"] / len(batches)
+                        validate(round(state["epoch"] + fraction, 3), loss.item(), speed)
+                        save_state()
                 if state["step"] % cfg.checkpoint_every == 0 or _done(state, cfg):
                     save_state()
                 if _done(state, cfg):
                     break
             if state["batch"] < len(batches):
                 break  # stopped by max_steps inside the epoch: resume picks it up here
-            record = {"epoch": state["epoch"] + 1, "step": state["step"], "loss": loss.item(),
-                      "audio_seconds_per_second": speed}  # fmt: skip
-            record.update(_validate(model, valid, stats, tokenizer, cfg.valid_max_utts))
-            state["history"].append(record)
             state["epoch"] += 1
             state["batch"] = 0
-            first_wer = (
-                record.get(f"wer:{valid_manifests[0]}", math.inf)
-                if valid_manifests
-                else -record["loss"]
-            )
-            info = {"epoch": state["epoch"], "step": state["step"], "valid": record}
-            checkpoint("last.safetensors", info)
-            if first_wer < state["best_wer"] or not (out / "best.safetensors").exists():
-                state["best_wer"] = min(first_wer, state["best_wer"])
-                checkpoint("best.safetensors", info)
+            validate(state["epoch"], loss.item(), speed)
             save_state()
-            _write_history(out, state["history"])
-            if show_progress:
-                progress.console.print(_summary(record))
     return TrainResult(state["step"], state["best_wer"], state["history"])
 
 
@@ -216,7 +225,7 @@ def _write_history(out: Path, history: list[dict]) -> None:
 
 
 def _summary(record: dict) -> str:
-    parts = [f"epoch {record['epoch']} step {record['step']} loss {record['loss']:.3f}"]
+    parts = [f"epoch {record['epoch']:g} step {record['step']} loss {record['loss']:.3f}"]
     parts += [f"{k} {v:.3f}" for k, v in record.items() if k.startswith("wer:")]
     return "  ".join(parts)
 

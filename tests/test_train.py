@@ -110,3 +110,14 @@ def test_resume_without_state_is_an_error(tone_manifest, tmp_path):
         train(
             tiny_config(), tone_manifest, [], tmp_path / "empty", resume=True, show_progress=False
         )
+
+
+def test_valid_every_scores_mid_epoch_and_keeps_the_best(tone_manifest, tmp_path):
+    # 3.5 s of audio in 3 s batches: 2 batches per epoch, so every other step is mid-epoch.
+    cfg = tiny_config(epochs=2, valid_every=1)
+    result = train(cfg, tone_manifest, [tone_manifest], tmp_path / "v", show_progress=False)
+    epochs = [r["epoch"] for r in result.history]
+    assert epochs == [0.5, 1, 1.5, 2], epochs
+    assert all(f"wer:{tone_manifest}" in r for r in result.history)
+    assert result.best_wer == min(r[f"wer:{tone_manifest}"] for r in result.history)
+    assert load_model(tmp_path / "v" / "best.safetensors").config.model.hidden == 48
