@@ -145,11 +145,11 @@ def train(
                     progress.console.print(f"step {state['step']} epoch {state['epoch'] + 1} "
                                            f"batch {state['batch']}/{len(batches)} loss {loss.item():.3f} "
                                            f"{speed:.0f} audio-s/s")  # fmt: skip
-                if cfg.valid_every and state["step"] % cfg.valid_every == 0:
-                    if state["batch"] < len(batches):  # the epoch's end validates anyway
-                        fraction = state["batch"] / len(batches)
-                        validate(round(state["epoch"] + fraction, 3), loss.item(), speed)
-                        save_state()
+                mid_epoch = state["batch"] < len(batches)  # the epoch's end validates anyway
+                if cfg.valid_every and state["step"] % cfg.valid_every == 0 and mid_epoch:
+                    fraction = state["batch"] / len(batches)
+                    validate(round(state["epoch"] + fraction, 3), loss.item(), speed)
+                    save_state()
                 if state["step"] % cfg.checkpoint_every == 0 or _done(state, cfg):
                     save_state()
                 if _done(state, cfg):
