@@ -129,5 +129,60 @@ def train(
     )
 
 
+@app.command()
+@user_errors
+def live(
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Causal model file (default: the bundled streaming model)."),
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", help="Input device number or name substring.")
+    ] = None,
+    list_devices: Annotated[
+        bool, typer.Option("--list-devices", help="List audio devices and exit.")
+    ] = False,
+    chunk_ms: Annotated[float, typer.Option("--chunk-ms", help="Audio per decoding step.")] = 160,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", help="Read this file instead of the microphone.")
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", help="--input pace: N times real time (0: no waiting).")
+    ] = 1.0,
+    endpoint_ms: Annotated[
+        float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
+    ] = 800,
+    json_output: JsonOption = False,
+):
+    """Transcribe the microphone (or --input FILE) as you speak: partials in place, finals on
+    their own lines; --json prints one event per line. Ctrl-C flushes the last words."""
+    import sys
+
+    from asr import live as live_audio
+    from asr.checkpoint import STREAMING_MODEL
+    from asr.streaming import EndpointRules, Recognizer
+
+    if list_devices:
+        typer.echo(live_audio.list_devices())
+        return
+    if chunk_ms <= 0:
+        fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
+    rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
+    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules)
+    rate = recognizer.settings.sample_rate
+    if input_file is not None:
+        source = live_audio.FileSource(input_file, rate, chunk_ms, speed)
+    else:
+        chosen = int(device) if device is not None and device.isdigit() else device
+        source = live_audio.MicrophoneSource(chosen, rate, chunk_ms)
+    if json_output:
+        emit = lambda event: typer.echo(json.dumps(event.to_dict()))
+    else:
+        emit = live_audio.TextPrinter(sys.stdout, sys.stdout.isatty())
+    live_audio.run_live(recognizer, source, emit)
+    if source.overflows:
+        typer.echo(f"asr: warning: {source.overflows} input overflows: audio was dropped", err=True)
+
+
 if __name__ == "__main__":
     app()

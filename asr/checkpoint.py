@@ -28,6 +28,7 @@ from asr.text import CharTokenizer, tokenizer_from_dict
 FORMAT = "asr-ctc/1"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = PACKAGE_DIR / "models" / "default.safetensors"
+STREAMING_MODEL = PACKAGE_DIR / "models" / "streaming.safetensors"  # causal: for `asr live`
 
 
 @dataclass

@@ -1,0 +1,168 @@
+"""Live transcription: an audio source feeds a streaming Recognizer, events come out as words do.
+
+Sources yield float32 mono chunks at the model's rate. The microphone's PortAudio callback
+only copies into a queue (decoding there would make PortAudio drop audio); the caller's
+thread decodes. A device that cannot record at the model's rate records at its own and is
+resampled on the fly with soxr's streaming resampler, so chunk edges leave no artefacts.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asr.audio import load_audio
+from asr.decoding import Hypothesis
+from asr.errors import AsrError
+from asr.streaming import Recognizer
+
+STALL_S = 5.0  # a microphone that delivers nothing for this long has stopped
+
+
+@dataclass
+class Event:
+    """A partial (the utterance so far, may still change) or final (settled) hypothesis."""
+
+    type: str  # "partial" or "final"
+    hypothesis: Hypothesis
+
+    def to_dict(self) -> dict:
+        words = self.hypothesis.words
+        return {
+            "type": self.type,
+            "text": self.hypothesis.text,
+            "start": round(words[0].start, 3) if words else None,
+            "end": round(words[-1].end, 3) if words else None,
+            "words": [w.to_dict() for w in words],
+        }
+
+
+class FileSource:
+    """A file played through the live path, at real-time pace times `speed` (0: no waiting)."""
+
+    def __init__(self, path: str | Path, rate: int, chunk_ms: float, speed: float = 1.0):
+        self.wave = load_audio(path, rate).numpy()
+        self.chunk = max(1, round(rate * chunk_ms / 1000))
+        self.rate, self.speed, self.overflows = rate, speed, 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        start = time.monotonic()
+        for offset in range(0, len(self.wave), self.chunk):
+            piece = self.wave[offset : offset + self.chunk]
+            if self.speed > 0:  # a chunk exists only once its last sample has been "spoken"
+                due = start + (offset + len(piece)) / self.rate / self.speed
+                time.sleep(max(0.0, due - time.monotonic()))
+            yield piece
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as err:  # the module loads, but libportaudio is missing
+        raise AsrError("PortAudio", f"cannot load it ({err}); install libportaudio2") from None
+    return sounddevice
+
+
+def list_devices() -> str:
+    return str(_sounddevice().query_devices())
+
+
+class MicrophoneSource:
+    """Records from an input device through sounddevice, counting overflows instead of failing."""
+
+    def __init__(self, device: str | int | None, rate: int, chunk_ms: float):
+        sd = _sounddevice()
+        where = f"input device {device if device is not None else '(default)'}"
+        try:
+            info = sd.query_devices(device, kind="input")
+        except (ValueError, sd.PortAudioError) as err:
+            raise AsrError(where, f"not available ({err})") from None
+        self.device_rate = rate
+        try:
+            sd.check_input_settings(device, channels=1, dtype="float32", samplerate=rate)
+        except (ValueError, sd.PortAudioError):
+            self.device_rate = int(info["default_samplerate"])  # record natively, resample here
+        self.rate, self.overflows = rate, 0
+        self.resampler = None
+        if self.device_rate != rate:
+            import soxr
+
+            self.resampler = soxr.ResampleStream(self.device_rate, rate, 1, dtype="float32")
+        self.queue: queue.Queue[np.ndarray] = queue.Queue()
+        try:
+            self.stream = sd.InputStream(
+                device=device,
+                channels=1,
+                dtype="float32",
+                samplerate=self.device_rate,
+                blocksize=max(1, round(self.device_rate * chunk_ms / 1000)),
+                callback=self._callback,
+            )
+        except (ValueError, sd.PortAudioError) as err:
+            raise AsrError(where, f"cannot open at {self.device_rate} Hz ({err})") from None
+        self.where = f"{where} ({info['name']})"
+
+    def _callback(self, indata, frames, when, status) -> None:
+        if status.input_overflow:
+            self.overflows += 1
+        self.queue.put(indata[:, 0].copy())
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        with self.stream:
+            while True:
+                try:
+                    block = self.queue.get(timeout=STALL_S)
+                except queue.Empty:
+                    raise AsrError(self.where, f"no audio for {STALL_S:.0f} s") from None
+                if self.resampler is not None:
+                    block = self.resampler.resample_chunk(block)
+                yield block
+
+
+def run_live(recognizer: Recognizer, source, emit: Callable[[Event], None]) -> None:
+    """Decode `source` chunk by chunk, emitting each changed partial and every final.
+
+    Ctrl-C ends the input: the words heard so far are flushed as a final, not lost.
+    """
+    stream = recognizer.create_stream()
+    shown = ""
+
+    def decode() -> None:
+        nonlocal shown
+        for final in recognizer.decode(stream):
+            emit(Event("final", final))
+            shown = ""
+        partial = stream.partial
+        if partial.text != shown:
+            emit(Event("partial", partial))
+            shown = partial.text
+
+    try:
+        for chunk in source:
+            stream.accept_waveform(chunk)
+            decode()
+    except KeyboardInterrupt:
+        pass
+    stream.input_finished()
+    decode()
+
+
+@dataclass
+class TextPrinter:
+    """Human output: the partial rewritten in place on a terminal, each final on its own line."""
+
+    out: object
+    interactive: bool
+
+    def __call__(self, event: Event) -> None:
+        text = event.hypothesis.text
+        if event.type == "final":
+            self.out.write(("\r\033[K" if self.interactive else "") + text + "\n")
+        elif self.interactive:
+            self.out.write("\r\033[K" + text)
+        self.out.flush()
