@@ -21,7 +21,7 @@ from asr.features import FeatureSettings
 
 @dataclass
 class ModelConfig:
-    encoder: str = "blstm"  # registry name: blstm (offline), gru (causal)
+    encoder: str = "blstm"  # registry name: blstm (offline), gru or mamba (causal)
     frontend_channels: int = 32  # conv channels in the 4x subsampling front end
     hidden: int = 256  # recurrent units per direction
     layers: int = 3  # stacked recurrent layers

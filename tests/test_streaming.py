@@ -22,20 +22,21 @@ NEVER = EndpointRules(min_trailing_blank_s=math.inf, max_utterance_s=0)
 
 def recognizer(encoder="gru", rules=NEVER) -> Recognizer:
     """A random tiny model, its encoder and head scaled up so that on noise its best path
-    changes often (at init it says one letter whatever it hears)."""
+    changes often (at init it says one letter whatever it hears). Mamba's encoder is left as
+    is: scaled up, its scan turns stiff and float32 rounding grows past the tolerance."""
     torch.manual_seed(0)
     model, cfg = tiny(encoder)
     with torch.no_grad():
         for p in model.encoder.parameters():
-            p.mul_(4)
+            p.mul_(4 if encoder == "gru" else 1)
         model.head.weight.mul_(10)
         model.head.bias.zero_()
     return Recognizer(LoadedModel(model, cfg, TOK, FeatureStats.identity(80)), rules)
 
 
-@pytest.fixture(scope="module")
-def rec() -> Recognizer:
-    return recognizer()
+@pytest.fixture(scope="module", params=["gru", "mamba"])
+def rec(request) -> Recognizer:
+    return recognizer(request.param)
 
 
 def noise(n: int, seed: int = 0) -> torch.Tensor:
@@ -130,12 +131,20 @@ def test_model_and_frontend_steps_equal_forward(rec):
     assert torch.allclose(torch.cat(outputs, dim=1), offline[:, : lens[0]], atol=1e-4)
 
 
+def flat(state) -> list[torch.Tensor]:
+    """Every tensor in a (nested) state tuple: Mamba's encoder state is a pair of tensors."""
+    if isinstance(state, torch.Tensor):
+        return [state]
+    return [t for part in state for t in flat(part)]
+
+
 def test_step_leaves_state_alone(rec):
     state = rec.init_state()
     for chunk in pieces(noise(5000), 1700):
-        before = [t.clone() for t in state]
+        before = [t.clone() for t in flat(state)]
         _, new_state = rec.step(chunk, state)
-        assert all(torch.equal(a, b) for a, b in zip(state, before))
+        assert all(torch.equal(a, b) for a, b in zip(flat(state), before, strict=True))
+        assert any(not torch.equal(a, b) for a, b in zip(flat(new_state), before, strict=True))
         state = new_state
 
 

@@ -8,8 +8,10 @@ Adding an encoder is one new file plus one line here.
 
 from asr.encoders.blstm import BLSTMEncoder
 from asr.encoders.gru import GRUEncoder
+from asr.encoders.mamba import MambaEncoder
 
 ENCODERS = {
     "blstm": BLSTMEncoder,
     "gru": GRUEncoder,
+    "mamba": MambaEncoder,
 }
