@@ -175,6 +175,7 @@ def live(
     else:
         chosen = int(device) if device is not None and device.isdigit() else device
         source = live_audio.MicrophoneSource(chosen, rate, chunk_ms)
+        typer.echo(f"listening on {source.where} (Ctrl-C to stop)", err=True)
     if json_output:
         emit = lambda event: typer.echo(json.dumps(event.to_dict()))
     else:
@@ -182,6 +183,30 @@ def live(
     live_audio.run_live(recognizer, source, emit)
     if source.overflows:
         typer.echo(f"asr: warning: {source.overflows} input overflows: audio was dropped", err=True)
+
+
+@app.command()
+@user_errors
+def prepare(
+    corpus: Annotated[
+        str, typer.Argument(help="fsdd, speechocean762, librispeech, commonvoice or kaldi.")
+    ],
+    src: Annotated[Path, typer.Argument(help="The corpus folder (a Kaldi data dir for kaldi).")],
+    out: Annotated[Path, typer.Argument(help="Folder for the manifests.")],
+):
+    """Write JSON Lines manifests for a corpus on disk, split by speaker where it has splits."""
+    from asr.corpora import CORPORA
+    from asr.errors import AsrError
+    from asr.manifest import read_manifest
+
+    if corpus not in CORPORA:
+        raise AsrError(corpus, f"unknown corpus; known: {', '.join(sorted(CORPORA))}")
+    if not src.is_dir():
+        raise AsrError(str(src), "no such folder")
+    for path in CORPORA[corpus](src, out):
+        utterances = read_manifest(path)
+        hours = sum(u.duration for u in utterances) / 3600
+        typer.echo(f"{path}: {len(utterances)} utterances, {hours:.2f} h")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""Common Voice releases: `clips/*.mp3` plus `train.tsv`, `dev.tsv`, `test.tsv` (and others).
+
+Each split TSV present becomes `OUT/<split>.jsonl`, with the contributor (client_id) as the
+speaker; Common Voice's own splits keep contributors apart. Durations come from
+`clip_durations.tsv` when the release has one (reading thousands of MP3 headers is slow).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import soundfile as sf
+
+from asr.errors import AsrError
+from asr.manifest import Utterance, write_manifest
+from asr.text import normalize_text
+
+SPLITS = ("train", "dev", "test")
+
+
+def _durations(src: Path) -> dict[str, float]:
+    table = src / "clip_durations.tsv"
+    if not table.exists():
+        return {}
+    with open(table, newline="") as f:
+        return {
+            row["clip"]: float(row["duration[ms]"]) / 1000
+            for row in csv.DictReader(f, delimiter="\t")
+        }
+
+
+def prepare(src_dir: str | Path, out_dir: str | Path, splits=SPLITS) -> list[Path]:
+    src, out = Path(src_dir), Path(out_dir)
+    present = [s for s in splits if (src / f"{s}.tsv").exists()]
+    if not present or not (src / "clips").is_dir():
+        raise AsrError(str(src), "not a Common Voice folder (no clips/ or train/dev/test.tsv)")
+    csv.field_size_limit(1 << 20)
+    durations = _durations(src)
+    paths = []
+    for split in present:
+        tsv = src / f"{split}.tsv"
+        utterances = []
+        with open(tsv, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+            for number, row in enumerate(reader, start=2):
+                if not row.get("path") or row.get("sentence") is None:
+                    raise AsrError(f"{tsv}:{number}", "needs 'path' and 'sentence' columns")
+                audio = src / "clips" / row["path"]
+                if not audio.exists():
+                    raise AsrError(f"{tsv}:{number}", f"no audio file clips/{row['path']}")
+                duration = durations.get(row["path"])
+                if duration is None:
+                    info = sf.info(str(audio))
+                    duration = info.frames / info.samplerate
+                text = normalize_text(row["sentence"])
+                if text:
+                    extra = {"id": Path(row["path"]).stem, "speaker": row.get("client_id", "")}
+                    utterances.append(Utterance(audio.resolve(), text, duration, extra))
+        paths.append(out / f"{split}.jsonl")
+        write_manifest(paths[-1], utterances)
+    return paths

@@ -1,0 +1,46 @@
+"""LibriSpeech-format folders: `SPEAKER/CHAPTER/SPEAKER-CHAPTER.trans.txt` beside FLAC files.
+
+Pass a subset folder (train-clean-100, test-other, ...) or a folder holding several; each
+subset becomes `OUT/<subset>.jsonl`. Speakers are the top-level folder names, so a split
+made by LibriSpeech itself stays a split by speaker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import soundfile as sf
+
+from asr.errors import AsrError
+from asr.manifest import Utterance, write_manifest
+from asr.text import normalize_text
+
+
+def prepare(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    src, out = Path(src_dir), Path(out_dir)
+    transcripts = sorted(src.rglob("*.trans.txt"))
+    if not transcripts:
+        raise AsrError(str(src), "no LibriSpeech transcripts (*.trans.txt)")
+    subsets: dict[str, list[Utterance]] = {}
+    for trans in transcripts:
+        # .../SUBSET/SPEAKER/CHAPTER/x.trans.txt; a bare speaker tree is its own subset.
+        rel = trans.relative_to(src).parts
+        subset = rel[0] if len(rel) >= 4 else src.resolve().name
+        for number, line in enumerate(trans.read_text().splitlines(), start=1):
+            if not line.strip():
+                continue
+            utt_id, _, text = line.strip().partition(" ")
+            audio = trans.parent / f"{utt_id}.flac"
+            if not audio.exists():
+                raise AsrError(f"{trans}:{number}", f"no audio file {audio.name}")
+            info = sf.info(str(audio))
+            speaker = utt_id.split("-")[0]
+            subsets.setdefault(subset, []).append(Utterance(
+                audio.resolve(), normalize_text(text), info.frames / info.samplerate,
+                {"id": utt_id, "speaker": speaker},
+            ))  # fmt: skip
+    paths = []
+    for subset, utterances in sorted(subsets.items()):
+        paths.append(out / f"{subset}.jsonl")
+        write_manifest(paths[-1], [u for u in utterances if u.text])
+    return paths

@@ -1,0 +1,165 @@
+"""Streaming cost and latency of causal models, single-threaded, against offline decoding.
+
+    python bench/streaming.py [--model M ...] [--config C ...] [--manifest M] [--utts 40]
+                              [--chunk-ms 160] [--reference MODEL]
+
+For each model (trained files with --model; random weights of a config's size with --config,
+which measures speed and memory only), prints:
+  - real-time factor of chunk-by-chunk streaming and of offline decoding of the same audio,
+    and their ratio (both measured here, in this run);
+  - algorithmic latency: the chunk plus the front end's look-ahead past a frame's end;
+  - partial latency at real-time pace: from the end of each word in the audio to the moment
+    its last letter shows in a partial (mean and 95th percentile). Chunk i "arrives" when its
+    last sample has been spoken and is decoded once the decoder is free, so a slow decoder
+    queues up and shows as latency. Word ends in the audio come from the offline --reference
+    model (default: the bundled BiLSTM), whose CTC spikes sit on the acoustics;
+  - peak memory (resident set high-water mark while decoding, over the process baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from asr.audio import load_audio
+from asr.checkpoint import DEFAULT_MODEL, STREAMING_MODEL, LoadedModel, load_model
+from asr.config import load_config
+from asr.decoding import words_from_tokens
+from asr.features import FeatureStats
+from asr.manifest import read_manifest
+from asr.model import CTCModel
+from asr.streaming import EndpointRules, Recognizer
+from asr.text import CharTokenizer
+from asr.transcribe import Transcriber
+
+SAMPLES = Path(__file__).resolve().parent.parent / "asr" / "samples" / "samples.jsonl"
+
+
+def peak_rss_reset() -> None:
+    """Reset the kernel's resident-set high-water mark (Linux: write 5 to clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
+    """Decode chunk by chunk; -> (compute seconds, final tokens, per-frame completion times
+    on the simulated real-time clock)."""
+    stream = rec.create_stream()
+    rate = rec.settings.sample_rate
+    compute, free_at, done_at = 0.0, 0.0, []
+    for offset in range(0, len(wave), chunk):
+        piece = wave[offset : offset + chunk]
+        arrives = (offset + len(piece)) / rate
+        started = time.perf_counter()
+        stream.accept_waveform(piece)
+        rec.decode(stream)
+        spent = time.perf_counter() - started
+        compute += spent
+        free_at = max(free_at, arrives) + spent
+        done_at += [free_at] * (stream.decoded_frames - len(done_at))
+    stream.input_finished()
+    started = time.perf_counter()
+    rec.decode(stream)
+    compute += time.perf_counter() - started
+    return compute, stream, done_at
+
+
+def word_latencies(rec, stream, done_at, reference_words) -> list[float]:
+    """Seconds from each word's end in the audio to its last letter's appearance."""
+    tokens = stream.tokens
+    hyp = words_from_tokens(tokens, rec.loaded.tokenizer, rec.frame_seconds)
+    # words_from_tokens ends a word one frame after its last letter: that frame index - 1.
+    ends = [round(w.end / rec.frame_seconds) - 1 for w in hyp.words]
+    ref_words = [w.word for w in reference_words]
+    matcher = difflib.SequenceMatcher(a=ref_words, b=[w.word for w in hyp.words], autojunk=False)
+    out = []
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            frame = ends[block.b + k]
+            shown = done_at[min(frame, len(done_at) - 1)]
+            out.append(shown - reference_words[block.a + k].end)
+    return out
+
+
+def models(args) -> list[tuple[str, LoadedModel]]:
+    found = [(str(m), load_model(m)) for m in args.model]
+    for config in args.config:
+        cfg = load_config(config)
+        torch.manual_seed(0)
+        model = CTCModel(cfg.model, cfg.features.n_mels, 29).eval()
+        stats = FeatureStats.identity(cfg.features.n_mels)
+        found.append(
+            (f"{config} (random weights)", LoadedModel(model, cfg, CharTokenizer(), stats))
+        )
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", default=[], type=Path)
+    parser.add_argument("--config", action="append", default=[], type=Path)
+    parser.add_argument("--manifest", type=Path, default=SAMPLES)
+    parser.add_argument("--utts", type=int, default=40)
+    parser.add_argument("--chunk-ms", type=float, default=160)
+    parser.add_argument("--reference", type=Path, default=DEFAULT_MODEL)
+    args = parser.parse_args()
+    if not args.model and not args.config:
+        args.model = [STREAMING_MODEL]
+    torch.set_num_threads(1)
+    utts = read_manifest(args.manifest)[: args.utts]
+    waves = [load_audio(u.audio, 16000) for u in utts]
+    audio_s = sum(len(w) for w in waves) / 16000
+    reference = Transcriber(load_model(args.reference))
+    ref_words = [reference.transcribe_wave(w).words for w in waves]
+    print(f"{len(waves)} utterances, {audio_s:.1f} s of audio from {args.manifest}; "
+          f"chunk {args.chunk_ms:g} ms; 1 thread")  # fmt: skip
+    header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
+              f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
+    print(header)
+    for name, loaded in models(args):
+        rec = Recognizer(loaded, EndpointRules(min_trailing_blank_s=float("inf")))
+        chunk = round(rec.settings.sample_rate * args.chunk_ms / 1000)
+        for w in waves[:2]:  # warm up
+            stream_file(rec, w, chunk)
+        baseline = rss_kib("VmRSS")
+        peak_rss_reset()
+        stream_s, latencies = 0.0, []
+        for wave, words in zip(waves, ref_words, strict=True):
+            spent, stream, done_at = stream_file(rec, wave, chunk)
+            stream_s += spent
+            latencies += word_latencies(rec, stream, done_at, words)
+        peak_mib = max(0, rss_kib("VmHWM") - baseline) / 1024
+        started = time.perf_counter()
+        for wave in waves:
+            rec.transcribe_wave(wave)
+        offline_s = time.perf_counter() - started
+        # Encoder frame k reads samples up to 640k + 1360: 45 ms past its 40 ms frame's end.
+        hop = rec.settings.hop_length
+        lookahead_ms = 1000 * (6 * hop + rec.settings.win_length - 4 * hop) / 16000
+        lat = sorted(latencies) or [float("nan")]
+        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+        params = loaded.model.num_parameters() / 1e6
+        print(f"{name[-44:]:44} {params:6.2f}M {stream_s / audio_s:10.4f} "
+              f"{offline_s / audio_s:11.4f} {stream_s / offline_s:5.2f}x "
+              f"{args.chunk_ms + lookahead_ms:7.0f} {1000 * statistics.fmean(lat):7.0f}ms "
+              f"{1000 * p95:7.0f}ms {peak_mib:8.1f}")  # fmt: skip
+        if not latencies:
+            print("  (no word matched the reference: latency is not measured for this model)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Corpus preparation on tiny fixtures of each format: manifests, splits, speakers, errors."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from asr.corpora import commonvoice, fsdd, kaldi, librispeech
+from asr.errors import AsrError
+from asr.manifest import read_manifest
+
+
+def wave(seconds: float, rate: int = 16000, freq: float = 440.0) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_librispeech_subsets_ids_and_normalized_text(tmp_path):
+    for subset, spk, utts in [("train-clean-5", "19", 2), ("dev-clean-2", "84", 1)]:
+        chapter = tmp_path / "LibriSpeech" / subset / spk / "198"
+        chapter.mkdir(parents=True)
+        lines = []
+        for i in range(utts):
+            sf.write(str(chapter / f"{spk}-198-{i:04d}.flac"), wave(0.5 + i), 16000)
+            lines.append(f"{spk}-198-{i:04d} HELLO WORLD NUMBER {i} IT'S FINE")
+        (chapter / f"{spk}-198.trans.txt").write_text("\n".join(lines) + "\n")
+    paths = librispeech.prepare(tmp_path / "LibriSpeech", tmp_path / "out")
+    assert [p.name for p in paths] == ["dev-clean-2.jsonl", "train-clean-5.jsonl"]
+    train = read_manifest(paths[1])
+    assert [u.text for u in train] == [
+        "hello world number zero it's fine",
+        "hello world number one it's fine",
+    ]
+    assert train[1].duration == pytest.approx(1.5)
+    assert train[0].extra == {"id": "19-198-0000", "speaker": "19"}
+    assert train[0].audio.is_absolute() and train[0].audio.exists()
+
+
+def test_librispeech_missing_audio_names_transcript_line(tmp_path):
+    chapter = tmp_path / "s" / "1" / "2"
+    chapter.mkdir(parents=True)
+    (chapter / "1-2.trans.txt").write_text("1-2-0000 HI\n")
+    with pytest.raises(AsrError, match=r"1-2.trans.txt:1: no audio file 1-2-0000.flac"):
+        librispeech.prepare(tmp_path / "s", tmp_path / "out")
+
+
+def make_common_voice(root, with_durations: bool):
+    (root / "clips").mkdir(parents=True)
+    rows = {"train": [("aa", "a1.mp3", "Hello there, 2 cats!")], "test": [("bb", "b1.mp3", "Bye.")]}
+    for split, entries in rows.items():
+        lines = ["client_id\tpath\tsentence\tup_votes"]
+        for client, clip, sentence in entries:
+            sf.write(str(root / "clips" / clip), wave(1.0, 48000), 48000)
+            lines.append(f"{client}\t{clip}\t{sentence}\t2")
+        (root / f"{split}.tsv").write_text("\n".join(lines) + "\n")
+    if with_durations:
+        (root / "clip_durations.tsv").write_text("clip\tduration[ms]\na1.mp3\t1000\nb1.mp3\t1000\n")
+
+
+@pytest.mark.parametrize("with_durations", [True, False])
+def test_common_voice_splits_and_speakers(tmp_path, with_durations):
+    make_common_voice(tmp_path / "cv", with_durations)
+    paths = commonvoice.prepare(tmp_path / "cv", tmp_path / "out")
+    assert [p.name for p in paths] == ["train.jsonl", "test.jsonl"]
+    (train,) = read_manifest(paths[0])
+    assert train.text == "hello there two cats"
+    assert train.extra["speaker"] == "aa"
+    assert train.duration == pytest.approx(1.0, abs=0.06)  # MP3 headers are approximate
+
+
+def test_common_voice_missing_clip_names_tsv_line(tmp_path):
+    make_common_voice(tmp_path / "cv", True)
+    (tmp_path / "cv" / "clips" / "b1.mp3").unlink()
+    with pytest.raises(AsrError, match=r"test.tsv:2: no audio file clips/b1.mp3"):
+        commonvoice.prepare(tmp_path / "cv", tmp_path / "out")
+
+
+def test_kaldi_plain_wav_scp(tmp_path):
+    data = tmp_path / "data" / "test"
+    data.mkdir(parents=True)
+    sf.write(str(tmp_path / "r1.wav"), wave(1.2), 16000)
+    (data / "wav.scp").write_text(f"r1 {tmp_path / 'r1.wav'}\n")
+    (data / "text").write_text("r1 TURN ON the light\n")
+    (data / "utt2spk").write_text("r1 spk7\n")
+    (path,) = kaldi.prepare(data, tmp_path / "out")
+    (utt,) = read_manifest(path)
+    assert (utt.text, utt.extra["speaker"], utt.audio) == (
+        "turn on the light",
+        "spk7",
+        tmp_path / "r1.wav",
+    )
+    assert utt.duration == pytest.approx(1.2)
+
+
+def test_kaldi_segments_and_piped_recordings_are_cut(tmp_path):
+    data = tmp_path / "dev"
+    data.mkdir()
+    audio = np.concatenate([wave(1.0, freq=300), wave(2.0, freq=900)])
+    sf.write(str(tmp_path / "long.flac"), audio, 16000)
+    (data / "wav.scp").write_text(f"rec1 sox {tmp_path / 'long.flac'} -t wav - |\n")
+    (data / "segments").write_text("rec1-a rec1 0.0 1.0\nrec1-b rec1 1.0 3.0\n")
+    (data / "text").write_text("rec1-a first part\nrec1-b second part\n")
+    (path,) = kaldi.prepare(data, tmp_path / "out")
+    a, b = read_manifest(path)
+    assert (a.text, b.text) == ("first part", "second part")
+    assert (a.duration, b.duration) == (pytest.approx(1.0), pytest.approx(2.0))
+    cut, rate = sf.read(str(b.audio), dtype="float32")
+    assert rate == 16000 and np.allclose(cut, audio[16000:], atol=1e-4)
+
+
+def test_kaldi_malformed_segments_line(tmp_path):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "wav.scp").write_text("r x.wav\n")
+    (data / "text").write_text("u hi\n")
+    (data / "segments").write_text("u r 0.0\n")
+    with pytest.raises(AsrError, match=r"segments:1: malformed line"):
+        kaldi.prepare(data, tmp_path / "out")
+
+
+def test_fsdd_splits_by_speaker_never_by_file(tmp_path):
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    for speaker in ("jackson", "lucas", "george"):
+        for take in range(2):
+            sf.write(str(rec / f"7_{speaker}_{take}.wav"), wave(0.4, 8000), 8000)
+    train, dev, test = (read_manifest(p) for p in fsdd.prepare(tmp_path, tmp_path / "out"))
+    assert {u.extra["speaker"] for u in train} == {"jackson"}
+    assert {u.extra["speaker"] for u in dev} == {"lucas"}
+    assert {u.extra["speaker"] for u in test} == {"george"} and test[0].text == "seven"
+
+
+def test_cli_prepare_prints_counts_and_rejects_unknown_corpus(tmp_path):
+    make_common_voice(tmp_path / "cv", True)
+    run = [sys.executable, "-m", "cli", "prepare"]
+    ok = subprocess.run([*run, "commonvoice", str(tmp_path / "cv"), str(tmp_path / "o")],
+                        capture_output=True, text=True, check=False)  # fmt: skip
+    assert ok.returncode == 0 and "train.jsonl: 1 utterances" in ok.stdout
+    bad = subprocess.run([*run, "timit", str(tmp_path), str(tmp_path / "o")],
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.startswith("asr: error: timit: unknown corpus")
