@@ -82,12 +82,16 @@ def evaluate(
     report: Annotated[
         Path | None, typer.Option(help="Write each reference, hypothesis and alignment here.")
     ] = None,
+    trn: Annotated[
+        Path | None,
+        typer.Option(help="Write NIST sclite ref.trn and hyp.trn into this folder."),
+    ] = None,
 ):
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
     from asr.evaluate import evaluate_manifest
     from asr.transcribe import Transcriber
 
-    scores = evaluate_manifest(Transcriber.from_file(model), manifest, report)
+    scores = evaluate_manifest(Transcriber.from_file(model), manifest, report, trn)
     if json_output:
         typer.echo(json.dumps(scores.to_dict()))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,8 +48,14 @@ def score(references: list[str], hypotheses: list[str]) -> Scores:
     )
 
 
-def evaluate_manifest(transcriber, manifest: str | Path, report: str | Path | None = None):
-    """Decode every utterance of `manifest` -> Scores (with RTF); optionally write a report."""
+def evaluate_manifest(
+    transcriber,
+    manifest: str | Path,
+    report: str | Path | None = None,
+    trn_dir: str | Path | None = None,
+):
+    """Decode every utterance of `manifest` -> Scores (with RTF); optionally write a report
+    and sclite's trn files."""
     utterances = read_manifest(manifest)
     rate = transcriber.settings.sample_rate
     refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
@@ -63,7 +70,23 @@ def evaluate_manifest(transcriber, manifest: str | Path, report: str | Path | No
     scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
     if report:
         write_report(report, utterances, refs, hyps)
+    if trn_dir:
+        write_trn(trn_dir, utterances, refs, hyps)
     return scores
+
+
+def write_trn(out_dir: str | Path, utterances, refs: list[str], hyps: list[str]) -> None:
+    """NIST sclite's trn files, `text (speaker-uttNNNNNN)` per line, normalized as jiwer sees
+    them, so `sctk sclite -r ref.trn trn -h hyp.trn trn -i rm` can cross-check the WER."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = []
+    for index, utt in enumerate(utterances):
+        speaker = re.sub(r"[^A-Za-z0-9]", "", str(utt.extra.get("speaker", ""))) or "spk"
+        ids.append(f"{speaker}-utt{index:06d}")
+    for name, texts in (("ref.trn", refs), ("hyp.trn", hyps)):
+        lines = [f"{normalize_text(t)} ({i})" for t, i in zip(texts, ids, strict=True)]
+        (out / name).write_text("\n".join(lines) + "\n")
 
 
 def write_report(path: str | Path, utterances, refs: list[str], hyps: list[str]) -> None:

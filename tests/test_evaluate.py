@@ -1,0 +1,66 @@
+"""Scoring: jiwer's WER against NIST sclite on the same trn files, and edge cases."""
+
+import random
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from asr.evaluate import score, write_trn
+from asr.manifest import Utterance
+
+WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far", "away", "in", "rain", "sun"]
+
+
+def random_pairs(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """References and hypotheses with random substitutions, deletions and insertions."""
+    rng = random.Random(seed)
+    refs, hyps = [], []
+    for _ in range(n):
+        ref = [rng.choice(WORDS) for _ in range(rng.randint(0, 9))]
+        hyp = []
+        for word in ref:
+            roll = rng.random()
+            if roll < 0.1:
+                continue  # deletion
+            hyp.append(rng.choice(WORDS) if roll < 0.25 else word)
+            if rng.random() < 0.08:
+                hyp.append(rng.choice(WORDS))  # insertion
+        refs.append(" ".join(ref))
+        hyps.append(" ".join(hyp))
+    return refs, hyps
+
+
+def sclite_wer(trn_dir) -> float:
+    out = subprocess.run(
+        ["sctk", "sclite", "-r", str(trn_dir / "ref.trn"), "trn", "-h", str(trn_dir / "hyp.trn"),
+         "trn", "-i", "rm", "-o", "sum", "stdout"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    row = next(line for line in out.splitlines() if "Sum/Avg" in line)
+    numbers = [float(x) for x in re.findall(r"\d+\.?\d*", row.split("|")[3])]
+    return numbers[4]  # Corr Sub Del Ins Err S.Err: Err is WER in percent
+
+
+@pytest.mark.skipif(shutil.which("sctk") is None, reason="NIST SCTK (Debian sctk) not installed")
+def test_jiwer_wer_equals_sclite(tmp_path):
+    refs, hyps = random_pairs(60)
+    utts = [Utterance(tmp_path / f"{i}.wav", r, 1.0, {"speaker": f"s{i % 4}"})
+            for i, r in enumerate(refs)]  # fmt: skip
+    write_trn(tmp_path, utts, refs, hyps)
+    ours = score(refs, hyps)
+    assert 0.1 < ours.wer < 0.6  # a fixture with every kind of error
+    assert sclite_wer(tmp_path) == pytest.approx(100 * ours.wer, abs=0.05)
+
+
+def test_counts_add_up():
+    refs, hyps = random_pairs(40, seed=1)
+    s = score(refs, hyps)
+    assert s.words == sum(len(r.split()) for r in refs)
+    assert s.wer == pytest.approx((s.substitutions + s.deletions + s.insertions) / s.words)
+
+
+def test_normalization_before_scoring():
+    assert score(["Hello, World! 2"], ["hello world two"]).wer == 0.0
+    assert score([""], [""]).wer == 0.0 and score([""], ["uh"]).insertions == 1
