@@ -18,6 +18,34 @@ ModelOption = Annotated[
     Path | None, typer.Option("--model", help="Model file (default: the bundled model).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+BeamOption = Annotated[
+    int, typer.Option("--beam", help="Beam width (0: greedy; 16 when --lm/--vocab/--hotwords).")
+]
+LmOption = Annotated[
+    Path | None, typer.Option("--lm", help="Word n-gram LM (ARPA or KenLM binary).")
+]
+LmWeightOption = Annotated[float, typer.Option("--lm-weight", help="LM weight.")]
+WordBonusOption = Annotated[float, typer.Option("--word-bonus", help="Score added per word.")]
+VocabOption = Annotated[
+    Path | None, typer.Option("--vocab", help="Only output these words (one per line).")
+]
+HotwordsOption = Annotated[
+    Path | None, typer.Option("--hotwords", help="Favour these words (one per line).")
+]
+HotwordBonusOption = Annotated[
+    float, typer.Option("--hotword-bonus", help="Log-score bonus per hotword.")
+]
+
+
+def beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus):
+    """BeamOptions from the decoding flags, or None for greedy decoding."""
+    from asr.beam import BeamOptions
+
+    if beam < 0:
+        fail(f"--beam: must be 0 (greedy) or more, not {beam}")
+    if not beam and lm is None and vocab is None and hotwords is None:
+        return None
+    return BeamOptions(beam or 16, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
 
 
 def fail(message: str, code: int = 1):
@@ -48,12 +76,21 @@ def transcribe(
     audio: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, OGG; any rate).")],
     model: ModelOption = None,
     json_output: JsonOption = False,
+    beam: BeamOption = 0,
+    lm: LmOption = None,
+    lm_weight: LmWeightOption = 0.5,
+    word_bonus: WordBonusOption = 0.0,
+    vocab: VocabOption = None,
+    hotwords: HotwordsOption = None,
+    hotword_bonus: HotwordBonusOption = 5.0,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.errors import AsrError
     from asr.transcribe import Transcriber
 
-    transcriber = Transcriber.from_file(model)
+    transcriber = Transcriber.from_file(
+        model, beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    )
     failures = 0
     for path in audio:
         try:
@@ -86,12 +123,22 @@ def evaluate(
         Path | None,
         typer.Option(help="Write NIST sclite ref.trn and hyp.trn into this folder."),
     ] = None,
+    beam: BeamOption = 0,
+    lm: LmOption = None,
+    lm_weight: LmWeightOption = 0.5,
+    word_bonus: WordBonusOption = 0.0,
+    vocab: VocabOption = None,
+    hotwords: HotwordsOption = None,
+    hotword_bonus: HotwordBonusOption = 5.0,
 ):
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
     from asr.evaluate import evaluate_manifest
     from asr.transcribe import Transcriber
 
-    scores = evaluate_manifest(Transcriber.from_file(model), manifest, report, trn)
+    transcriber = Transcriber.from_file(
+        model, beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    )
+    scores = evaluate_manifest(transcriber, manifest, report, trn)
     if json_output:
         typer.echo(json.dumps(scores.to_dict()))
         return
@@ -157,6 +204,13 @@ def live(
         float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
     ] = 800,
     json_output: JsonOption = False,
+    beam: BeamOption = 0,
+    lm: LmOption = None,
+    lm_weight: LmWeightOption = 0.5,
+    word_bonus: WordBonusOption = 0.0,
+    vocab: VocabOption = None,
+    hotwords: HotwordsOption = None,
+    hotword_bonus: HotwordBonusOption = 5.0,
 ):
     """Transcribe the microphone (or --input FILE) as you speak: partials in place, finals on
     their own lines; --json prints one event per line. Ctrl-C flushes the last words."""
@@ -172,7 +226,11 @@ def live(
     if chunk_ms <= 0:
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules)
+    recognizer = Recognizer.from_file(
+        model or STREAMING_MODEL,
+        rules,
+        beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus),
+    )
     rate = recognizer.settings.sample_rate
     if input_file is not None:
         source = live_audio.FileSource(input_file, rate, chunk_ms, speed)

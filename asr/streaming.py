@@ -22,8 +22,9 @@ from typing import NamedTuple
 
 import torch
 
+from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
-from asr.decoding import Hypothesis, collapse_path, words_from_tokens
+from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.text import CharTokenizer
 from asr.transcribe import Transcriber
@@ -63,6 +64,8 @@ class Stream:
     last_token: int | None = None  # best token of the last decoded frame, to merge repeats
     last_speech: int = -1  # last frame whose best token was not blank
     tokens: list[tuple[int, int]] = field(default_factory=list)  # (frame, token), this utterance
+    beam: BeamDecoder | None = None  # beam search over this utterance (None: greedy)
+    beam_start: int = 0  # stream frame at which the beam search's utterance began
 
     def accept_waveform(self, samples) -> None:
         """samples: (N,) float audio at the model's sample rate (copied: buffers may be reused)."""
@@ -85,13 +88,26 @@ class Stream:
     @property
     def partial(self) -> Hypothesis:
         """The current utterance so far, word times in seconds from the start of the stream."""
+        if self.beam is not None:
+            return shifted(self.beam.partial(), self.beam_start * self.frame_seconds)
         return words_from_tokens(self.tokens, self.tokenizer, self.frame_seconds)
 
     def end_utterance(self) -> Hypothesis:
         """Close the current utterance: its final hypothesis; the next one starts empty."""
-        final = self.partial
+        if self.beam is not None:
+            final = shifted(self.beam.end(), self.beam_start * self.frame_seconds)
+            self.beam.begin()
+            self.beam_start = self.decoded_frames
+        else:
+            final = self.partial
         self.tokens = []
         return final
+
+
+def shifted(hyp: Hypothesis, seconds: float) -> Hypothesis:
+    """Word times moved by `seconds`: utterance-relative to stream-relative."""
+    words = [Word(w.word, w.start + seconds, w.end + seconds) for w in hyp.words]
+    return Hypothesis(hyp.text, words)
 
 
 class Recognizer(Transcriber):
@@ -101,19 +117,27 @@ class Recognizer(Transcriber):
     still transcribe whole files.
     """
 
-    def __init__(self, loaded: LoadedModel, rules: EndpointRules = EndpointRules()):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        rules: EndpointRules = EndpointRules(),
+        beam: BeamOptions | None = None,
+    ):
         if not loaded.model.causal:
             name = loaded.config.model.encoder
             reason = "cannot stream: it reads the future; use a causal encoder such as gru"
             raise AsrError(f"encoder '{name}'", reason)
-        super().__init__(loaded)
+        super().__init__(loaded, beam)
         self.rules = rules
 
     @classmethod
     def from_file(
-        cls, path: str | Path | None = None, rules: EndpointRules = EndpointRules()
+        cls,
+        path: str | Path | None = None,
+        rules: EndpointRules = EndpointRules(),
+        beam: BeamOptions | None = None,
     ) -> Recognizer:
-        return cls(load_model(path), rules)
+        return cls(load_model(path), rules, beam)
 
     def init_state(self) -> StreamState:
         feats, encoder = self.loaded.model.init_state(1)
@@ -131,7 +155,12 @@ class Recognizer(Transcriber):
         return log_probs[0], StreamState(pending, buffered, encoder)
 
     def create_stream(self) -> Stream:
-        return Stream(self.init_state(), self.loaded.tokenizer, self.frame_seconds)
+        """A new stream; with beam search each stream gets its own search state."""
+        stream = Stream(self.init_state(), self.loaded.tokenizer, self.frame_seconds)
+        stream.beam = self.new_beam_decoder()
+        if stream.beam is not None:
+            stream.beam.begin()
+        return stream
 
     def decode(self, stream: Stream) -> list[Hypothesis]:
         """Decode the audio the stream has accepted -> the utterances that ended (often none)."""
@@ -154,15 +183,21 @@ class Recognizer(Transcriber):
         best = log_probs.argmax(dim=-1).tolist()
         blank = self.loaded.tokenizer.blank_id
         emitted = dict(collapse_path(best, blank, stream.last_token, stream.decoded_frames))
-        finals = []
-        for frame, token in enumerate(best, start=stream.decoded_frames):
+        finals, fed, first = [], 0, stream.decoded_frames
+        for frame, token in enumerate(best, start=first):
             if frame in emitted:
                 stream.tokens.append((frame, token))
             if token != blank:
                 stream.last_speech = frame
             if stream.tokens and self._endpoint(stream, frame):
+                if stream.beam is not None:  # the beam sees exactly this utterance's frames
+                    stream.beam.step(log_probs[fed : frame + 1 - first])
+                    fed = frame + 1 - first
+                stream.decoded_frames = frame + 1
                 finals.append(stream.end_utterance())
-        stream.decoded_frames += len(best)
+        if stream.beam is not None:
+            stream.beam.step(log_probs[fed:])
+        stream.decoded_frames = first + len(best)
         stream.last_token = best[-1] if best else stream.last_token
         return finals
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from asr.audio import load_audio
+from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
 from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
@@ -16,15 +17,23 @@ from asr.model import SUBSAMPLING
 class Transcriber:
     """Holds a loaded model and turns audio into text with word times."""
 
-    def __init__(self, loaded: LoadedModel):
+    def __init__(self, loaded: LoadedModel, beam: BeamOptions | None = None):
         self.loaded = loaded
         self.settings = loaded.config.features
         self.logmel = LogMel(self.settings)
         self.frame_seconds = SUBSAMPLING * self.settings.hop_length / self.settings.sample_rate
+        self.beam_options = beam
+        self.beam = self.new_beam_decoder()
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None) -> Transcriber:
-        return cls(load_model(path))
+    def from_file(cls, path: str | Path | None = None, beam: BeamOptions | None = None):
+        return cls(load_model(path), beam)
+
+    def new_beam_decoder(self) -> BeamDecoder | None:
+        """A beam decoder for these options (None: greedy); it holds one search's state."""
+        if self.beam_options is None:
+            return None
+        return BeamDecoder(self.loaded.tokenizer, self.beam_options, self.frame_seconds)
 
     @torch.inference_mode()
     def log_probs(self, wave: torch.Tensor) -> torch.Tensor:
@@ -37,7 +46,10 @@ class Transcriber:
         return log_probs[0, : int(out_lens[0])]
 
     def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
-        return greedy_decode(self.log_probs(wave), self.loaded.tokenizer, self.frame_seconds)
+        log_probs = self.log_probs(wave)
+        if self.beam is not None:
+            return self.beam(log_probs)
+        return greedy_decode(log_probs, self.loaded.tokenizer, self.frame_seconds)
 
     def transcribe_file(self, path: str | Path) -> Hypothesis:
         return self.transcribe_wave(load_audio(path, self.settings.sample_rate))

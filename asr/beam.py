@@ -1,0 +1,222 @@
+"""CTC beam search with an optional n-gram word LM, vocabulary restriction and hotwords.
+
+The search is torchaudio's CTC decoder (flashlight-text, with KenLM inside), not ours:
+  - `--beam N` alone: lexicon-free search over characters;
+  - `--lm FILE` (ARPA or KenLM binary): words are scored by the LM and spelled from the
+    LM's own vocabulary (read from an ARPA file, or `FILE.vocab` beside a binary one);
+  - `--vocab FILE`: output restricted to these words (lexicon-constrained search);
+  - `--hotwords FILE`: listed words get `hotword_bonus` (natural log) added to the LM score
+    of every n-gram that ends in them, so they win close calls. A hotword that the LM
+    lacks is added as a unigram. Without --lm, the LM is a uniform unigram model over the
+    --vocab words, so hotwords need --vocab or --lm (the words they compete with).
+One decoder serves whole files and streams (`begin`/`step`/`partial`/`end`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from asr.decoding import Hypothesis, collapse_path, words_from_tokens
+from asr.errors import AsrError
+from asr.text import normalize_text
+
+LOG10 = math.log(10)
+
+
+@dataclass(frozen=True)
+class BeamOptions:
+    beam: int = 16  # hypotheses kept per frame
+    lm: Path | None = None  # KenLM ARPA or binary word n-gram model
+    lm_weight: float = 0.5  # LM log-probability weight
+    word_bonus: float = 0.0  # added per word: > 0 counters the LM's bias to short outputs
+    vocab: Path | None = None  # allowed words, one per line
+    hotwords: Path | None = None  # words to favour, one per line
+    hotword_bonus: float = 5.0  # natural-log bonus per hotword
+
+
+def read_words(path: Path) -> list[str]:
+    """One word per line (anything after a tab or space is ignored), normalized, unique."""
+    if not Path(path).exists():
+        raise AsrError(str(path), "no such word list")
+    words = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        word = normalize_text(line.split("\t")[0].strip())
+        if word and " " not in word:
+            words.append(word)
+    if not words:
+        raise AsrError(str(path), "no words in the list")
+    return list(dict.fromkeys(words))
+
+
+def _arpa_sections(path: Path) -> tuple[list[str], dict[int, list[str]]]:
+    """ARPA file -> (header lines, {order: entry lines})."""
+    header, sections, order = [], {}, 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = re.fullmatch(r"\\(\d)-grams:", line.strip())
+        if match:
+            order = int(match.group(1))
+            sections[order] = []
+        elif line.strip() == "\\end\\":
+            order = -1
+        elif order > 0 and line.strip():
+            sections[order].append(line)
+        elif order == 0:
+            header.append(line)
+    if not sections:
+        raise AsrError(str(path), "not an ARPA language model (no \\1-grams: section)")
+    return header, sections
+
+
+def is_arpa(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(64).lstrip().startswith(b"\\data\\")
+
+
+def lm_vocabulary(path: Path) -> list[str]:
+    """The words an LM knows: from an ARPA file's unigrams, or `PATH.vocab` for a binary."""
+    path = Path(path)
+    if not path.exists():
+        raise AsrError(str(path), "no such language model")
+    if is_arpa(path):
+        _, sections = _arpa_sections(path)
+        words = [line.split("\t")[1] for line in sections[1]]
+        return [w for w in words if w not in ("<s>", "</s>", "<unk>")]
+    vocab = Path(str(path) + ".vocab")
+    if not vocab.exists():
+        raise AsrError(str(path), f"binary LM needs its word list beside it as {vocab.name}")
+    return read_words(vocab)
+
+
+def write_arpa(path: Path, sections: dict[int, list[str]]) -> None:
+    counts = [f"ngram {n}={len(sections[n])}" for n in sorted(sections)]
+    body = ["\\data\\", *counts, ""]
+    for n in sorted(sections):
+        body += [f"\\{n}-grams:", *sections[n], ""]
+    path.write_text("\n".join(body + ["\\end\\", ""]), encoding="utf-8")
+
+
+def uniform_lm(words: list[str]) -> dict[int, list[str]]:
+    """A unigram model, uniform over `words` (KenLM needs a bigram section: one dummy)."""
+    logp = -math.log10(len(words) + 1)
+    unigrams = [f"{logp:.6f}\t{w}\t0" for w in ["<s>", *words]] + [f"{logp:.6f}\t</s>"]
+    return {1: unigrams, 2: [f"{logp:.6f}\t<s> {words[0]}"]}
+
+
+def boost_hotwords(sections: dict[int, list[str]], hotwords: list[str], bonus: float) -> None:
+    """Raise every n-gram ending in a hotword by `bonus` (natural log); add missing ones."""
+    hot, delta = set(hotwords), bonus / LOG10
+    known = set()
+    for n, lines in sections.items():
+        for i, line in enumerate(lines):
+            fields = line.split("\t")
+            last = fields[1].split(" ")[-1]
+            if n == 1:
+                known.add(last)
+            if last in hot:
+                fields[0] = f"{min(0.0, float(fields[0]) + delta):.6f}"
+                lines[i] = "\t".join(fields)
+    floor = min(float(line.split("\t")[0]) for line in sections[1])
+    for word in hotwords:
+        if word not in known:
+            sections[1].append(f"{min(0.0, floor + delta):.6f}\t{word}\t0")
+
+
+class BeamDecoder:
+    """Beam search over CTC log-probs for one tokenizer; results carry word times."""
+
+    def __init__(self, tokenizer, options: BeamOptions, frame_seconds: float):
+        from torchaudio.models.decoder import ctc_decoder
+
+        self.tokenizer, self.options, self.frame_seconds = tokenizer, options, frame_seconds
+        self._tmp = tempfile.TemporaryDirectory(prefix="asr-beam-")
+        tmp = Path(self._tmp.name)
+        words = self._lexicon_words(options)
+        lexicon = None
+        if words is not None:
+            lexicon = tmp / "lexicon.txt"
+            lexicon.write_text("".join(f"{w}\t{' '.join(w)} |\n" for w in words), encoding="utf-8")
+        lm = self._lm_file(options, words, tmp)
+        symbols = tokenizer.symbols
+        self.decoder = ctc_decoder(
+            lexicon=str(lexicon) if lexicon else None,
+            tokens=symbols,
+            lm=str(lm) if lm else None,
+            beam_size=options.beam,
+            lm_weight=options.lm_weight if lm else 0.0,
+            word_score=options.word_bonus,
+            blank_token=symbols[tokenizer.blank_id],
+            sil_token="|",
+            unk_word="<unk>",
+        )
+
+    def _lexicon_words(self, options: BeamOptions) -> list[str] | None:
+        words = None
+        if options.vocab:
+            words = read_words(options.vocab)
+        elif options.lm:
+            words = lm_vocabulary(options.lm)
+        if options.hotwords:
+            if words is None:
+                raise AsrError(str(options.hotwords), "--hotwords needs --vocab or --lm")
+            words = list(dict.fromkeys(words + read_words(options.hotwords)))
+        if words is not None:
+            bad = [w for w in words if any(c not in self.tokenizer.symbols for c in w)]
+            words = [w for w in words if w not in bad]
+            if not words:
+                where = str(options.vocab or options.lm)
+                raise AsrError(where, "no word is spelled in the model's alphabet")
+        return words
+
+    def _lm_file(self, options: BeamOptions, words: list[str] | None, tmp: Path) -> Path | None:
+        if not options.hotwords:
+            return Path(options.lm) if options.lm else None
+        if options.lm:
+            if not is_arpa(Path(options.lm)):
+                raise AsrError(str(options.lm), "--hotwords needs the LM as an ARPA file")
+            _, sections = _arpa_sections(Path(options.lm))
+        else:
+            sections = uniform_lm([w for w in words if w])
+        boost_hotwords(sections, read_words(options.hotwords), options.hotword_bonus)
+        path = tmp / "boosted.arpa"
+        write_arpa(path, sections)
+        return path
+
+    def _hypothesis(self, result, final: bool) -> Hypothesis:
+        # flashlight's path has a start frame, and once ended an end frame too
+        path = list(result.tokens)[1 : -1 if final else None]
+        blank = self.tokenizer.blank_id
+        return words_from_tokens(collapse_path(path, blank), self.tokenizer, self.frame_seconds)
+
+    def __call__(self, log_probs: torch.Tensor) -> Hypothesis:
+        """(T, V) log-probs of one utterance -> best hypothesis."""
+        self.begin()
+        self.step(log_probs)
+        return self.end()
+
+    def begin(self) -> None:
+        self.decoder.decode_begin()
+        self.frames = 0
+
+    def step(self, log_probs: torch.Tensor) -> None:
+        """Extend the search by (T, V) more frames."""
+        if log_probs.shape[0]:
+            self.decoder.decode_step(log_probs.float().contiguous())
+            self.frames += log_probs.shape[0]
+
+    def partial(self) -> Hypothesis:
+        """Best hypothesis so far (it may still change)."""
+        if not self.frames:
+            return Hypothesis("")
+        best = self.decoder.decoder.get_best_hypothesis()
+        return self._hypothesis(best, final=False)
+
+    def end(self) -> Hypothesis:
+        self.decoder.decode_end()
+        results = self.decoder.decoder.get_all_final_hypothesis()
+        return self._hypothesis(results[0], final=True) if results else Hypothesis("")

@@ -1,0 +1,127 @@
+"""Beam search: LM, vocabulary and hotwords change close calls the way they should; word
+times and streaming agree with whole-utterance decoding."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from test_decoding import TOK, log_probs_for
+from test_streaming import noise, recognizer
+
+from asr.beam import BeamDecoder, BeamOptions, lm_vocabulary
+from asr.checkpoint import save_model
+from asr.decoding import greedy_decode
+from asr.errors import AsrError
+from asr.streaming import EndpointRules, Recognizer
+
+ARPA = """\\data\\
+ngram 1=6
+ngram 2=2
+
+\\1-grams:
+-1.0\t<s>\t-0.5
+-1.0\t</s>
+-0.7\tthe\t-0.5
+-1.0\tcat\t-0.5
+-1.0\tcot\t-0.5
+-1.2\tsat\t-0.5
+
+\\2-grams:
+-0.05\tthe cat
+-3.0\tthe cot
+
+\\end\\
+"""
+
+
+def the_c_t(o_margin: float = 0.2) -> torch.Tensor:
+    """'the c?t' where the vowel is 'o' by a small margin over 'a'."""
+    lp = log_probs_for(list("_the_|_c_t__"))
+    lp[8, TOK.symbols.index("o")] = 0.0  # frame 8 is the blank between 'c' and 't'
+    lp[8, TOK.symbols.index("a")] = -o_margin
+    lp[8, 0] = -20.0
+    return lp.log_softmax(-1)
+
+
+def decode(lp, **options) -> str:
+    return BeamDecoder(TOK, BeamOptions(**options), 0.04)(lp).text
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_without_constraints_beam_agrees_with_greedy_including_word_times():
+    lp = log_probs_for(list("__hi__|__yo_") + ["_"] * 3).log_softmax(-1)
+    beam = BeamDecoder(TOK, BeamOptions(beam=8), 0.04)(lp)
+    assert beam == greedy_decode(lp, TOK, 0.04)
+    assert decode(the_c_t(), beam=8) == "the cot"
+
+
+def test_vocab_restricts_output(tmp_path):
+    assert decode(the_c_t(), vocab=write(tmp_path, "v.txt", "the\ncat\nsat\n")) == "the cat"
+
+
+def test_lm_overrides_a_close_acoustic_call_and_weight_zero_does_not(tmp_path):
+    lm = write(tmp_path, "lm.arpa", ARPA)
+    assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"
+    assert decode(the_c_t(), lm=lm, lm_weight=0.0) == "the cot"
+    assert sorted(lm_vocabulary(lm)) == ["cat", "cot", "sat", "the"]
+
+
+def test_hotwords_win_close_calls_only(tmp_path):
+    vocab = write(tmp_path, "v.txt", "the\ncat\ncot\n")
+    hot = write(tmp_path, "h.txt", "cat\n")
+    assert decode(the_c_t(0.2), vocab=vocab) == "the cot"
+    assert decode(the_c_t(0.2), vocab=vocab, hotwords=hot, hotword_bonus=3.0) == "the cat"
+    assert decode(the_c_t(15.0), vocab=vocab, hotwords=hot, hotword_bonus=3.0) == "the cot"
+
+
+def test_hotword_missing_from_the_lm_is_added(tmp_path):
+    lm = write(tmp_path, "lm.arpa", ARPA)
+    lp = log_probs_for(list("_the_|_d_o_g_")).log_softmax(-1)
+    assert decode(lp, lm=lm) != "the dog"  # not in the LM's vocabulary: cannot be spelled
+    assert decode(lp, lm=lm, hotwords=write(tmp_path, "h.txt", "dog\n")) == "the dog"
+
+
+def test_bad_options_are_clear_errors(tmp_path):
+    with pytest.raises(AsrError, match="no such word list"):
+        decode(the_c_t(), vocab=tmp_path / "missing.txt")
+    with pytest.raises(AsrError, match="--hotwords needs --vocab or --lm"):
+        decode(the_c_t(), hotwords=write(tmp_path, "h.txt", "cat\n"))
+    with pytest.raises(AsrError, match="word list beside it"):
+        decode(the_c_t(), lm=write(tmp_path, "lm.bin", "binary"))
+
+
+def test_streamed_beam_search_equals_offline_beam_search():
+    rec = recognizer("gru")
+    options = BeamOptions(beam=8)
+    offline = Recognizer(rec.loaded, rec.rules, options).transcribe_wave(noise(24000, seed=9))
+    assert offline.text
+    streaming = Recognizer(rec.loaded, EndpointRules(float("inf"), 0), options)
+    stream = streaming.create_stream()
+    for chunk in noise(24000, seed=9).split(2560):
+        stream.accept_waveform(chunk)
+        assert streaming.decode(stream) == []
+    stream.input_finished()
+    (final,) = streaming.decode(stream)
+    assert final == offline
+
+
+def test_cli_hotwords_without_words_to_compete_is_one_line(tmp_path):
+    from conftest import SAMPLES_DIR
+
+    model = tmp_path / "gru.safetensors"
+    loaded = recognizer("gru").loaded
+    save_model(model, loaded.model, loaded.config, TOK, loaded.stats)
+    hot = write(tmp_path, "h.txt", "cat\n")
+    args = ["transcribe", str(SAMPLES_DIR / "sample1.wav"), "--hotwords", str(hot)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli", *args, "--model", str(model)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"asr: error: {hot}: --hotwords needs --vocab or --lm"
