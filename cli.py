@@ -123,6 +123,10 @@ def evaluate(
         Path | None,
         typer.Option(help="Write NIST sclite ref.trn and hyp.trn into this folder."),
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Write posteriogram/alignment PNGs of the first utterances here."),
+    ] = None,
     beam: BeamOption = 0,
     lm: LmOption = None,
     lm_weight: LmWeightOption = 0.5,
@@ -138,7 +142,7 @@ def evaluate(
     transcriber = Transcriber.from_file(
         model, beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
     )
-    scores = evaluate_manifest(transcriber, manifest, report, trn)
+    scores = evaluate_manifest(transcriber, manifest, report, trn, plot)
     if json_output:
         typer.echo(json.dumps(scores.to_dict()))
         return

@@ -53,9 +53,11 @@ def evaluate_manifest(
     manifest: str | Path,
     report: str | Path | None = None,
     trn_dir: str | Path | None = None,
+    plot_dir: str | Path | None = None,
+    plots: int = 4,
 ):
-    """Decode every utterance of `manifest` -> Scores (with RTF); optionally write a report
-    and sclite's trn files."""
+    """Decode every utterance of `manifest` -> Scores (with RTF); optionally write a report,
+    sclite's trn files and posteriogram pictures of the first `plots` utterances."""
     utterances = read_manifest(manifest)
     rate = transcriber.settings.sample_rate
     refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
@@ -72,7 +74,27 @@ def evaluate_manifest(
         write_report(report, utterances, refs, hyps)
     if trn_dir:
         write_trn(trn_dir, utterances, refs, hyps)
+    if plot_dir:
+        plot_utterances(transcriber, utterances[:plots], plot_dir)
     return scores
+
+
+def plot_utterances(transcriber, utterances, out_dir: str | Path) -> list[Path]:
+    """Posteriogram and alignment PNG per utterance, named after its position."""
+    from asr.plots import plot_alignment
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for index, utt in enumerate(utterances):
+        wave = load_audio(utt.audio, transcriber.settings.sample_rate)
+        log_probs = transcriber.log_probs(wave)
+        hyp = transcriber.decode_log_probs(log_probs)
+        feats = transcriber.logmel(wave)
+        paths.append(out / f"utt{index:03d}_{Path(utt.audio).stem}.png")
+        plot_alignment(feats, log_probs, transcriber.loaded.tokenizer, hyp, utt.text,
+                       transcriber.frame_seconds, paths[-1])  # fmt: skip
+    return paths
 
 
 def write_trn(out_dir: str | Path, utterances, refs: list[str], hyps: list[str]) -> None:

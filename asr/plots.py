@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def manifest_label(path: str) -> str:
+    """A short legend name: the file's stem, or its folder's name for a generic stem."""
+    p = Path(path)
+    return p.parent.name if p.stem in ("manifest", "data") else p.stem
+
+
 def plot_training_curves(history: list[dict], path: str | Path) -> None:
     """Loss and every validation WER per epoch, side by side."""
     import matplotlib
@@ -19,7 +25,7 @@ def plot_training_curves(history: list[dict], path: str | Path) -> None:
     ax_loss.plot(epochs, [r["loss"] for r in history], marker="o")
     ax_loss.set(xlabel="epoch", ylabel="CTC loss (last batch)", title="training loss")
     for key in sorted(k for k in history[0] if k.startswith("wer:")):
-        label = Path(key[len("wer:") :]).parent.name or key
+        label = manifest_label(key[len("wer:") :])
         ax_wer.plot(epochs, [r.get(key) for r in history], marker="o", label=label)
     ax_wer.set(xlabel="epoch", ylabel="WER", title="validation WER (greedy)")
     if ax_wer.lines:
@@ -28,4 +34,34 @@ def plot_training_curves(history: list[dict], path: str | Path) -> None:
     ax_loss.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_alignment(feats, log_probs, tokenizer, hyp, ref: str, frame_seconds: float, path) -> None:
+    """One utterance: log-mel features, CTC posteriors of the symbols it used (blank apart),
+    and the greedy hypothesis's words at their times, against the reference."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    probs = log_probs.exp()  # (T', V)
+    used = sorted({int(i) for i in log_probs.argmax(-1)} - {tokenizer.blank_id})
+    duration = log_probs.shape[0] * frame_seconds
+    fig, (ax_f, ax_p) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)
+    ax_f.imshow(feats.T, origin="lower", aspect="auto", extent=(0, duration, 0, feats.shape[1]))
+    ax_f.set(ylabel="mel band", title=f"REF: {ref}\nHYP: {hyp.text}")
+    times = [t * frame_seconds for t in range(log_probs.shape[0])]
+    ax_p.plot(times, probs[:, tokenizer.blank_id], color="0.7", lw=1, label="blank")
+    for index in used:
+        ax_p.plot(times, probs[:, index], lw=1)
+        peak = int(probs[:, index].argmax())
+        ax_p.text(times[peak], float(probs[peak, index]), tokenizer.symbols[index], fontsize=8)
+    for word in hyp.words:
+        ax_p.axvspan(word.start, word.end, color="tab:green", alpha=0.12)
+        ax_p.text(word.start, 1.05, word.word, fontsize=8, color="tab:green")
+    ax_p.set(xlabel="seconds", ylabel="posterior", ylim=(0, 1.15))
+    ax_p.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
     plt.close(fig)

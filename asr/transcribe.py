@@ -46,7 +46,10 @@ class Transcriber:
         return log_probs[0, : int(out_lens[0])]
 
     def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
-        log_probs = self.log_probs(wave)
+        return self.decode_log_probs(self.log_probs(wave))
+
+    def decode_log_probs(self, log_probs: torch.Tensor) -> Hypothesis:
+        """(T', V) log-probs of one utterance -> hypothesis, by beam search if configured."""
         if self.beam is not None:
             return self.beam(log_probs)
         return greedy_decode(log_probs, self.loaded.tokenizer, self.frame_seconds)

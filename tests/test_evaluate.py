@@ -64,3 +64,26 @@ def test_counts_add_up():
 def test_normalization_before_scoring():
     assert score(["Hello, World! 2"], ["hello world two"]).wer == 0.0
     assert score([""], [""]).wer == 0.0 and score([""], ["uh"]).insertions == 1
+
+
+def test_eval_writes_trn_and_alignment_plots(tmp_path):
+    import soundfile as sf
+    from test_streaming import noise, recognizer
+
+    from asr.evaluate import evaluate_manifest
+    from asr.manifest import write_manifest
+
+    utts = []
+    for i in range(3):
+        sf.write(str(tmp_path / f"{i}.wav"), noise(8000 + 4000 * i, seed=i).numpy(), 16000)
+        utts.append(Utterance(tmp_path / f"{i}.wav", "some words", 0.5, {"speaker": "x"}))
+    write_manifest(tmp_path / "m.jsonl", utts)
+    rec = recognizer("gru")
+    scores = evaluate_manifest(rec, tmp_path / "m.jsonl", trn_dir=tmp_path / "trn",
+                               plot_dir=tmp_path / "plots", plots=2)  # fmt: skip
+    assert scores.utterances == 3 and scores.words == 6
+    pngs = sorted((tmp_path / "plots").glob("*.png"))
+    assert [p.name for p in pngs] == ["utt000_0.png", "utt001_1.png"]
+    assert all(p.stat().st_size > 10_000 for p in pngs)
+    hyp_lines = (tmp_path / "trn" / "hyp.trn").read_text().splitlines()
+    assert len(hyp_lines) == 3 and hyp_lines[0].endswith("(x-utt000000)")

@@ -1,0 +1,66 @@
+"""The real microphone path: a private PulseAudio daemon's null-sink monitor is the default
+input, a sample is played into the sink, and `asr live` (sounddevice, no mocking) must print
+what `asr transcribe` prints for the same file."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from asr.checkpoint import STREAMING_MODEL
+from asr.streaming import Recognizer
+
+SAMPLE = STREAMING_MODEL.parent.parent / "samples" / "sample2.flac"
+
+
+@pytest.fixture
+def pulse(tmp_path):
+    """Environment of a private PulseAudio server whose default source hears its null sink."""
+    if not (shutil.which("pulseaudio") and shutil.which("pactl") and shutil.which("paplay")):
+        pytest.skip("PulseAudio cannot start: pulseaudio/pulseaudio-utils are not installed")
+    run = tmp_path / "run"
+    run.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(run), "HOME": str(tmp_path)}
+    env.pop("PULSE_SERVER", None)
+    sink = "module-null-sink sink_name=virt rate=16000 channels=1"
+    start = subprocess.run(
+        ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n",
+         "--load=module-native-protocol-unix", f"--load={sink}"],
+        env=env, capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if start.returncode != 0:
+        reason = (start.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"PulseAudio cannot start: {reason}")
+    try:
+        subprocess.run(["pactl", "set-default-source", "virt.monitor"], env=env, check=True,
+                       timeout=10)  # fmt: skip
+        yield env
+    finally:
+        subprocess.run(["pulseaudio", "--kill"], env=env, timeout=10, check=False)
+
+
+def test_live_microphone_hears_what_transcribe_reads(pulse):
+    expected = Recognizer.from_file(STREAMING_MODEL).transcribe_file(SAMPLE).text
+    assert expected  # the bundled streaming model must say something for the sample
+    live = subprocess.Popen(
+        [sys.executable, "-m", "cli", "live", "--json", "--chunk-ms", "100"],
+        env=pulse, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        banner = live.stderr.readline()
+        assert banner.startswith("listening on "), banner + live.stderr.read()
+        time.sleep(0.5)
+        subprocess.run(["paplay", str(SAMPLE)], env=pulse, check=True, timeout=30)
+        time.sleep(1.5)  # let the endpoint pass and the last chunk arrive
+        live.send_signal(signal.SIGINT)
+        out, err = live.communicate(timeout=30)
+    finally:
+        live.kill()
+    assert live.returncode == 0, err
+    finals = [e for e in map(json.loads, out.splitlines()) if e["type"] == "final"]
+    assert " ".join(e["text"] for e in finals) == expected
