@@ -20,6 +20,7 @@ from asr.checkpoint import load_train_state, load_weights, save_model, save_trai
 from asr.config import Config
 from asr.dataset import BatchMaker
 from asr.decoding import greedy_decode
+from asr.distributed import Distributed
 from asr.errors import AsrError
 from asr.evaluate import score
 from asr.features import FeatureStats
@@ -55,6 +56,8 @@ def train(
     """Train a model; the first validation manifest picks the best checkpoint."""
     cfg = config.train
     out = Path(out_dir)
+    ranks = Distributed.from_env()
+    show_progress = show_progress and ranks.main
     torch.set_num_threads(cfg.num_threads)
     tokenizer = CharTokenizer()
     data = BatchMaker(_usable(read_manifest(train_manifest), tokenizer), config.features, tokenizer)
@@ -75,12 +78,20 @@ def train(
         if resume:
             raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
         stats = data.compute_stats()
-    out.mkdir(parents=True, exist_ok=True)
+    ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
+    net = ranks.wrap(model)
+    if ranks.main:
+        out.mkdir(parents=True, exist_ok=True)
 
     def checkpoint(name: str, info: dict) -> None:
+        if not ranks.main:
+            return
         save_model(out / name, model, config, tokenizer, stats, info)
 
     def save_state() -> None:
+        ranks.barrier()
+        if not ranks.main:
+            return
         save_train_state(out / STATE_FILE, {
             **state, "config": json.dumps(config.to_dict()), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
@@ -89,6 +100,8 @@ def train(
 
     def validate(epoch: float, loss: float, speed: float) -> None:
         """Score the validation sets, keep last and best (by the first set), log and plot."""
+        if not ranks.main:
+            return
         record = {"epoch": epoch, "step": state["step"], "loss": loss,
                   "audio_seconds_per_second": speed}  # fmt: skip
         record.update(_validate(model, valid, stats, tokenizer, cfg.valid_max_utts))
@@ -110,28 +123,29 @@ def train(
     ctc = torch.nn.CTCLoss(blank=tokenizer.blank_id, zero_infinity=True)
     with _progress(show_progress) as progress:
         while state["epoch"] < cfg.epochs and not _done(state, cfg):
-            batches = length_bucketed_batches(
+            batches = ranks.shard(length_bucketed_batches(
                 data.utterances, cfg.batch_seconds, cfg.seed + state["epoch"]
-            )
+            ))  # fmt: skip
             task = progress.add_task(
                 f"epoch {state['epoch'] + 1}", total=len(batches), completed=state["batch"], info=""
             )
             started, seconds = time.perf_counter(), 0.0
             model.train()
             for indices in batches[state["batch"] :]:
-                gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + state["step"])
-                torch.manual_seed(cfg.seed * 1_000_003 + state["step"])
+                step_seed = cfg.seed * 1_000_003 + state["step"] + ranks.rank * 1_000_000_007
+                gen = torch.Generator().manual_seed(step_seed)
+                torch.manual_seed(step_seed)
                 batch = data.make(indices, stats, config.augment, gen)
-                log_probs, out_lens = model(batch.feats, batch.feat_lens, cfg.tbptt_frames)
+                log_probs, out_lens = net(batch.feats, batch.feat_lens, cfg.tbptt_frames)
                 loss = ctc(log_probs.transpose(0, 1), batch.targets, out_lens, batch.target_lens)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)  # DDP-averaged
                 optimizer.step()
                 scheduler.step()
                 state["step"] += 1
                 state["batch"] += 1
-                seconds += batch.seconds
+                seconds += batch.seconds * ranks.world  # every rank did a batch like this
                 speed = seconds / (time.perf_counter() - started)
                 progress.update(
                     task, advance=1, info=f"loss {loss.item():.3f}  {speed:.0f} audio-s/s"
@@ -160,6 +174,8 @@ def train(
             state["batch"] = 0
             validate(state["epoch"], loss.item(), speed)
             save_state()
+    if not ranks.in_sync(model):
+        raise AsrError(f"rank {ranks.rank}", "weights differ between ranks after training")
     return TrainResult(state["step"], state["best_wer"], state["history"])
 
 
