@@ -37,14 +37,27 @@ HotwordBonusOption = Annotated[
 ]
 
 
+def load_transcriber(model, *decoding):
+    """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder."""
+    from asr.onnx_runtime import OnnxTranscriber, is_onnx_folder
+
+    if is_onnx_folder(model):
+        if beam_options(*decoding) is not None:
+            fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
+        return OnnxTranscriber(model)
+    from asr.transcribe import Transcriber
+
+    return Transcriber.from_file(model, beam_options(*decoding))
+
+
 def beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus):
     """BeamOptions from the decoding flags, or None for greedy decoding."""
-    from asr.beam import BeamOptions
-
     if beam < 0:
         fail(f"--beam: must be 0 (greedy) or more, not {beam}")
     if not beam and lm is None and vocab is None and hotwords is None:
         return None
+    from asr.beam import BeamOptions
+
     return BeamOptions(beam or 16, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
 
 
@@ -86,10 +99,9 @@ def transcribe(
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.errors import AsrError
-    from asr.transcribe import Transcriber
 
-    transcriber = Transcriber.from_file(
-        model, beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    transcriber = load_transcriber(
+        model, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
     )
     failures = 0
     for path in audio:
@@ -137,10 +149,9 @@ def evaluate(
 ):
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
     from asr.evaluate import evaluate_manifest
-    from asr.transcribe import Transcriber
 
-    transcriber = Transcriber.from_file(
-        model, beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    transcriber = load_transcriber(
+        model, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
     )
     scores = evaluate_manifest(transcriber, manifest, report, trn, plot)
     if json_output:
@@ -273,6 +284,23 @@ def prepare(
         utterances = read_manifest(path)
         hours = sum(u.duration for u in utterances) / 3600
         typer.echo(f"{path}: {len(utterances)} utterances, {hours:.2f} h")
+
+
+@app.command()
+@user_errors
+def export(
+    model: Annotated[
+        Path | None, typer.Argument(help="Model file (default: the bundled one).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the ONNX files.")] = Path("onnx"),
+    int8: Annotated[bool, typer.Option("--int8", help="Also write a dynamic int8 model.")] = False,
+):
+    """Export to ONNX (features, model, streaming step); `--model DIR` then runs it on
+    onnxruntime without torch."""
+    from asr.export import export as run_export
+
+    for path in run_export(model, out, int8):
+        typer.echo(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch-free importers (the ONNX runtime) use the pure-Python helpers
+    import torch
 
 
 @dataclass

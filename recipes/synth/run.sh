@@ -5,7 +5,8 @@
 #                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 6]
 #
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
-# 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models.
+# 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
+# 7 a 3-gram word LM on the training text (KenLM) and beam-search evaluation with it.
 # Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts and the 300
 # sentences of heldout.txt (synthetic test), the speechocean762 test speakers, and FSDD
 # speakers lucas (dev) and george (test).
@@ -17,7 +18,7 @@ exp=exp/blstm
 config=configs/blstm.yaml
 hours=16
 stage=0
-stop_stage=6
+stop_stage=7
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data=$2; shift 2 ;;
@@ -84,4 +85,14 @@ fi
 
 if run_stage 6; then
   cp "$exp/best.safetensors" asr/models/default.safetensors
+fi
+
+if run_stage 7; then
+  # The LM reads only the training sentences: the held-out ones stay held out.
+  [ -f "$work/lm3.arpa" ] || "$here/../lm/make_lm.sh" "$work/text/train.txt" "$work/lm3.arpa" 3 "$work/tools"
+  for decoding in "" "--beam 16" "--beam 16 --lm $work/lm3.arpa"; do
+    echo "== synth_test ${decoding:-greedy}"
+    # shellcheck disable=SC2086
+    asr eval "$work/synth_test/manifest.jsonl" --model "$exp/best.safetensors" $decoding
+  done
 fi

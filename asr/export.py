@@ -1,0 +1,132 @@
+"""ONNX export: the feature front end, the model, and (for causal models) its streaming step.
+
+Writes a folder that `asr.onnx_runtime` runs with onnxruntime and numpy only (no torch):
+  features.onnx  waveform (N,) -> log-mel (T, n_mels): the STFT as a strided convolution with
+                 DFT kernels (ONNX's STFT op does not export from torch), same numbers as LogMel
+  model.onnx     normalized log-mel (1, T, n_mels), T >= 7 -> CTC log-probs (1, T', V)
+  frontend.onnx, step.onnx   (causal models) the conv front end on buffered frames, and one
+                 encoder + head step with the recurrent state as explicit inputs and outputs
+  model.json     config, tokenizer symbols, feature statistics: all the runtime needs
+`--int8` adds model.int8.onnx: onnxruntime's dynamic int8 quantization (weights int8,
+activations quantized on the fly) of MatMul/LSTM/Gemm weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from asr.checkpoint import load_model
+from asr.features import LOG_FLOOR, LogMel
+from asr.model import MIN_FRAMES, SUBSAMPLING
+
+FORMAT = "asr-onnx/1"
+
+
+class ConvLogMel(nn.Module):
+    """LogMel through ops ONNX has: framing + DFT as one strided Conv1d, then the mel matrix."""
+
+    def __init__(self, logmel: LogMel):
+        super().__init__()
+        s = logmel.settings
+        n_fft = s.win_length
+        window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+        k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[:, None]
+        n = torch.arange(n_fft, dtype=torch.float64)[None, :]
+        angle = 2 * math.pi * k * n / n_fft
+        kernel = torch.cat([torch.cos(angle) * window, -torch.sin(angle) * window])
+        self.register_buffer("kernel", kernel.float().unsqueeze(1))  # (2K, 1, n_fft)
+        self.register_buffer("fbank", logmel.mel.mel_scale.fb.clone())  # (K, n_mels)
+        self.hop = s.hop_length
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """(N,) with N >= n_fft -> (T, n_mels)."""
+        frames = nn.functional.conv1d(wave.view(1, 1, -1), self.kernel, stride=self.hop)
+        real, imag = frames[0].chunk(2, dim=0)  # (K, T) each
+        power = (real * real + imag * imag).transpose(0, 1)  # (T, K)
+        return torch.log(power @ self.fbank + LOG_FLOOR)
+
+
+class Offline(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        lens = torch.full((1,), feats.shape[1], dtype=torch.long)
+        return self.model(feats, lens)[0]
+
+
+class Frontend(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.frontend = model.frontend
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.frontend._project(feats)
+
+
+class Step(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor):
+        y, state = self.model.encoder.step(x, state)
+        return self.model._log_probs(y), state
+
+
+def _export(module, args, path, inputs, outputs, dynamic) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module, args, str(path), input_names=inputs, output_names=outputs,
+            dynamic_axes=dynamic, opset_version=17, dynamo=False,
+        )  # fmt: skip
+
+
+def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = False) -> list[Path]:
+    """Export a model file (default: the bundled one) to an ONNX folder -> files written."""
+    loaded = load_model(model_path)
+    model = loaded.model.eval()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    settings = loaded.config.features
+    written = [out / "features.onnx", out / "model.onnx"]
+    wave = torch.randn(settings.sample_rate) * 0.1
+    _export(ConvLogMel(LogMel(settings)).eval(), (wave,), written[0], ["wave"], ["logmel"],
+            {"wave": {0: "samples"}, "logmel": {0: "frames"}})  # fmt: skip
+    feats = torch.randn(1, 50, settings.n_mels)
+    _export(Offline(model), (feats,), written[1], ["feats"], ["log_probs"],
+            {"feats": {1: "frames"}, "log_probs": {1: "out_frames"}})  # fmt: skip
+    causal = model.causal and loaded.config.model.encoder == "gru"
+    if causal:
+        written += [out / "frontend.onnx", out / "step.onnx"]
+        _export(Frontend(model), (feats,), written[2], ["feats"], ["frames"],
+                {"feats": {1: "frames"}, "frames": {1: "out_frames"}})  # fmt: skip
+        x, state = torch.randn(1, 5, loaded.config.model.hidden), model.encoder.init_state(1)
+        _export(Step(model), (x, state), written[3], ["x", "state"], ["log_probs", "new_state"],
+                {"x": {1: "frames"}, "log_probs": {1: "frames"}})  # fmt: skip
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        written.append(out / "model.int8.onnx")
+        quantize_dynamic(str(written[1]), str(written[-1]), weight_type=QuantType.QInt8)
+    meta = {
+        "format": FORMAT,
+        "config": loaded.config.to_dict(),
+        "tokenizer": loaded.tokenizer.to_dict(),
+        "stats": {"mean": loaded.stats.mean.tolist(), "std": loaded.stats.std.tolist()},
+        "min_frames": MIN_FRAMES,
+        "subsampling": SUBSAMPLING,
+        "streaming": causal,
+        "state_shape": list(model.encoder.init_state(1).shape) if causal else None,
+    }
+    written.append(out / "model.json")
+    written[-1].write_text(json.dumps(meta, indent=1))
+    return written

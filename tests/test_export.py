@@ -1,0 +1,95 @@
+"""ONNX export: the exported features, model and streaming step give the torch model's
+numbers, and the onnxruntime path transcribes without importing torch."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from test_checkpoint import tiny
+from test_streaming import TOK, noise
+
+from asr.checkpoint import LoadedModel, save_model
+from asr.export import ConvLogMel, export
+from asr.features import FeatureSettings, FeatureStats, LogMel
+from asr.transcribe import Transcriber
+
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module", params=["blstm", "gru"])
+def exported(request, tmp_path_factory):
+    """A random tiny model, scaled so its best path changes often, saved and exported."""
+    tmp = tmp_path_factory.mktemp(request.param)
+    torch.manual_seed(0)
+    model, cfg = tiny(request.param)
+    with torch.no_grad():
+        for p in model.encoder.parameters():
+            p.mul_(4)
+        model.head.weight.mul_(10)
+    stats = FeatureStats(torch.randn(80) * 0.5 - 6, torch.rand(80) + 1)
+    save_model(tmp / "m.safetensors", model, cfg, TOK, stats)
+    files = export(tmp / "m.safetensors", tmp / "onnx", int8=True)
+    return tmp, files, Transcriber(LoadedModel(model, cfg, TOK, stats))
+
+
+def test_conv_logmel_equals_torchaudio_logmel():
+    logmel = LogMel(FeatureSettings())
+    wave = noise(16000, seed=2)
+    assert torch.allclose(ConvLogMel(logmel)(wave), logmel(wave), atol=2e-3)
+
+
+def test_export_writes_every_graph(exported):
+    _, files, transcriber = exported
+    names = {f.name for f in files}
+    assert {"features.onnx", "model.onnx", "model.int8.onnx", "model.json"} <= names
+    streaming = {"frontend.onnx", "step.onnx"}
+    assert (streaming <= names) == transcriber.loaded.model.causal
+
+
+@pytest.mark.parametrize("n", [300, 1500, 16000, 40037])
+def test_onnx_runtime_gives_the_torch_log_probs_and_tokens(exported, n):
+    from asr.onnx_runtime import OnnxTranscriber
+
+    tmp, _, transcriber = exported
+    onnx = OnnxTranscriber(tmp / "onnx")
+    wave = noise(n, seed=n)
+    expected = transcriber.log_probs(wave).numpy()
+    got = onnx.log_probs(wave.numpy())
+    assert got.shape == expected.shape
+    assert np.allclose(got, expected, atol=2e-3)
+    assert onnx.transcribe_wave(wave.numpy()) == transcriber.transcribe_wave(wave)
+
+
+def test_streaming_step_graph_matches_torch_step(exported):
+    import onnxruntime as ort
+
+    tmp, _, transcriber = exported
+    model = transcriber.loaded.model
+    if not model.causal:  # a bidirectional model has no step to export
+        assert not (tmp / "onnx" / "step.onnx").exists()
+        return
+    step = ort.InferenceSession(str(tmp / "onnx" / "step.onnx"))
+    x, state = torch.randn(1, 9, model.encoder.gru.input_size), model.encoder.init_state(1)
+    expected, expected_state = model.encoder.step(x, state)
+    log_probs, new_state = step.run(None, {"x": x.numpy(), "state": state.numpy()})
+    assert np.allclose(log_probs, model._log_probs(expected).detach().numpy(), atol=1e-4)
+    assert np.allclose(new_state, expected_state.detach().numpy(), atol=1e-5)
+
+
+def test_cli_transcribes_the_exported_folder_without_torch(exported):
+    tmp, _, transcriber = exported
+    path = tmp / "n.wav"
+    sf.write(str(path), noise(24000, seed=5).numpy(), 16000)
+    code = (
+        "import sys; from cli import app\n"
+        "sys.argv = ['asr', 'transcribe', sys.argv[1], '--model', sys.argv[2]]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    code = e.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(tmp / "onnx")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == transcriber.transcribe_file(path).text
