@@ -303,5 +303,34 @@ def export(
         typer.echo(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
 
 
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Causal model file (default: the bundled streaming model)."),
+    ] = None,
+    max_connections: Annotated[int, typer.Option(help="Concurrent WebSocket streams.")] = 16,
+    idle_timeout: Annotated[float, typer.Option(help="Close a stream silent this long (s).")] = 30,
+    endpoint_ms: Annotated[
+        float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
+    ] = 800,
+):
+    """Live captions over WebSocket (/ws), file transcription over HTTP (POST /transcribe),
+    and a web page at / that captions the browser's microphone."""
+    import uvicorn
+
+    from asr.checkpoint import STREAMING_MODEL
+    from asr.server import Limits, build_app
+    from asr.streaming import EndpointRules, Recognizer
+
+    rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
+    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules)
+    limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
+    uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":
     app()

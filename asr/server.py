@@ -1,0 +1,177 @@
+"""`asr serve`: live captions over WebSocket and file transcription over HTTP (Starlette).
+
+  GET  /            a page that streams the browser's microphone and shows live captions
+  POST /transcribe  body = an audio file (WAV/FLAC/OGG) -> {"text", "words"}
+  WS   /ws          binary frames of 16-bit little-endian mono PCM at the model's rate
+                    (or at ?rate=N, resampled here) -> JSON events, the same as
+                    `asr live --json`: {"type": "partial"|"final", "text", "start", "end", "words"}
+
+One Recognizer (the model) is shared; each connection gets its own Stream (all its state).
+Decoding runs in worker threads so the event loop keeps serving. Limits: max connections
+(extra ones are closed with 1013 "try again later"), max message size (1009), idle timeout
+(1000 after that many seconds without audio); a malformed frame gets an error event and
+close code 1003. Nothing a client sends can take the server down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from asr.errors import AsrError
+from asr.live import Event
+from asr.streaming import Recognizer
+
+PAGE = Path(__file__).parent / "web" / "index.html"
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_connections: int = 16
+    max_message_bytes: int = 1 << 20  # 1 MiB: ~32 s of 16 kHz audio in one frame
+    idle_timeout_s: float = 30.0
+    max_upload_bytes: int = 50 << 20
+
+
+def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
+    active = {"connections": 0}
+    rate = recognizer.settings.sample_rate
+
+    async def page(request: Request):
+        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+
+    async def transcribe(request: Request):
+        body = await request.body()
+        if not body:
+            return JSONResponse({"error": "empty body: send an audio file"}, status_code=400)
+        if len(body) > limits.max_upload_bytes:
+            return JSONResponse({"error": "file too large"}, status_code=413)
+        try:
+            wave = await asyncio.to_thread(_decode_upload, body, rate)
+            hyp = await asyncio.to_thread(recognizer.transcribe_wave, wave)
+        except AsrError as err:
+            return JSONResponse({"error": err.reason}, status_code=400)
+        return JSONResponse({"text": hyp.text, "words": [w.to_dict() for w in hyp.words]})
+
+    async def captions(ws: WebSocket):
+        if active["connections"] >= limits.max_connections:
+            await ws.close(code=1013, reason="server busy")
+            return
+        active["connections"] += 1
+        await ws.accept()
+        try:
+            await _serve_stream(ws, recognizer, limits, _client_rate(ws, rate))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            active["connections"] -= 1
+
+    return Starlette(routes=[
+        Route("/", page), Route("/transcribe", transcribe, methods=["POST"]),
+        WebSocketRoute("/ws", captions),
+    ])  # fmt: skip
+
+
+def _client_rate(ws: WebSocket, default: int) -> int:
+    try:
+        return int(ws.query_params.get("rate", default))
+    except ValueError:
+        return default
+
+
+def _decode_upload(body: bytes, rate: int):
+    import soundfile as sf
+    import torch
+    import torchaudio
+
+    try:
+        data, file_rate = sf.read(io.BytesIO(body), dtype="float32", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as err:
+        raise AsrError("upload", f"cannot decode audio ({err})") from None
+    if data.shape[0] == 0:
+        raise AsrError("upload", "zero-length audio")
+    wave = torch.from_numpy(data.mean(axis=1))
+    return torchaudio.functional.resample(wave, file_rate, rate) if file_rate != rate else wave
+
+
+async def _serve_stream(ws: WebSocket, recognizer: Recognizer, limits: Limits, rate: int):
+    stream = recognizer.create_stream()
+    resampler = None
+    if rate != recognizer.settings.sample_rate:
+        import soxr
+
+        resampler = soxr.ResampleStream(rate, recognizer.settings.sample_rate, 1, dtype="float32")
+    shown = ""
+
+    async def send(events: list[Event]) -> None:
+        for event in events:
+            await ws.send_text(json.dumps(event.to_dict()))
+
+    def decode() -> list[Event]:
+        nonlocal shown
+        events = [Event("final", f) for f in recognizer.decode(stream)]
+        if events:
+            shown = ""
+        partial = stream.partial
+        if partial.text != shown:
+            events.append(Event("partial", partial))
+            shown = partial.text
+        return events
+
+    while True:
+        try:
+            message = await asyncio.wait_for(ws.receive(), timeout=limits.idle_timeout_s)
+        except TimeoutError:
+            await _finish(ws, stream, decode, send, 1000, "idle timeout")
+            return
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("bytes")
+        if data is None:  # a text frame: only {"type": "end"} is understood
+            if _is_end(message.get("text")):
+                await _finish(ws, stream, decode, send, 1000, "end of stream")
+                return
+            await _reject(ws, 'expected binary PCM frames or {"type": "end"}')
+            return
+        if len(data) > limits.max_message_bytes:
+            await _reject(
+                ws, f"frame of {len(data)} bytes is over {limits.max_message_bytes}", 1009
+            )
+            return
+        if len(data) % 2:
+            await _reject(ws, "odd frame length: expected 16-bit samples")
+            return
+        samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+        if resampler is not None:
+            samples = resampler.resample_chunk(samples)
+        stream.accept_waveform(samples)
+        await send(await asyncio.to_thread(decode))
+
+
+def _is_end(text: str | None) -> bool:
+    try:
+        return json.loads(text or "").get("type") == "end"
+    except (ValueError, AttributeError):
+        return False
+
+
+async def _finish(ws, stream, decode, send, code: int, reason: str) -> None:
+    """Flush the last words as a final, then close."""
+    stream.input_finished()
+    await send(await asyncio.to_thread(decode))
+    await ws.close(code=code, reason=reason)
+
+
+async def _reject(ws: WebSocket, message: str, code: int = 1003) -> None:
+    await ws.send_text(json.dumps({"type": "error", "message": message}))
+    await ws.close(code=code, reason=message[:120])

@@ -1,0 +1,83 @@
+"""`asr serve` through Starlette's test client: events equal `asr live`, limits, bad frames."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+from test_streaming import noise, recognizer
+
+from asr.live import FileSource, run_live
+from asr.server import Limits, build_app
+
+
+@pytest.fixture(scope="module")
+def rec():
+    return recognizer("gru")
+
+
+def pcm(wave: np.ndarray) -> bytes:
+    return (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def test_websocket_events_equal_live_events(rec, tmp_path):
+    wave = noise(24000, seed=11).numpy()
+    quantized = np.frombuffer(pcm(wave), dtype="<i2").astype(np.float32) / 32768.0
+    path = tmp_path / "q.wav"
+    sf.write(str(path), quantized, 16000, subtype="FLOAT")
+    expected = []
+    run_live(rec, FileSource(path, 16000, chunk_ms=100, speed=0), expected.append)
+    client = TestClient(build_app(rec))
+    events = []
+    with client.websocket_connect("/ws") as ws:
+        for start in range(0, len(wave), 1600):
+            ws.send_bytes(pcm(wave[start : start + 1600]))
+        ws.send_text(json.dumps({"type": "end"}))
+        while True:
+            try:
+                events.append(json.loads(ws.receive_text()))
+            except WebSocketDisconnect:
+                break
+    assert events == [e.to_dict() for e in expected]
+    assert events[-1]["type"] == "final" and events[-1]["text"]
+
+
+def test_http_transcribe_matches_offline(rec, tmp_path):
+    path = tmp_path / "n.wav"
+    sf.write(str(path), noise(20000, seed=3).numpy(), 16000)
+    response = TestClient(build_app(rec)).post("/transcribe", content=path.read_bytes())
+    assert response.status_code == 200
+    assert response.json()["text"] == rec.transcribe_file(path).text
+    bad = TestClient(build_app(rec)).post("/transcribe", content=b"not audio at all")
+    assert bad.status_code == 400 and "cannot decode" in bad.json()["error"]
+
+
+def test_bad_frames_get_an_error_and_a_close(rec):
+    client = TestClient(build_app(rec, Limits(max_message_bytes=1000)))
+    for frame, code in [(b"\x00" * 3, 1003), (b"\x00" * 2000, 1009), ("hello", 1003)]:
+        with client.websocket_connect("/ws") as ws:
+            ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_text(frame)
+            assert json.loads(ws.receive_text())["type"] == "error"
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_text()
+            assert closed.value.code == code
+
+
+def test_connection_limit_and_idle_timeout(rec):
+    client = TestClient(build_app(rec, Limits(max_connections=1, idle_timeout_s=0.3)))
+    with client.websocket_connect("/ws") as first:
+        with pytest.raises(WebSocketDisconnect) as busy, client.websocket_connect("/ws") as ws:
+            ws.receive_text()
+        assert busy.value.code == 1013
+        first.send_bytes(pcm(noise(8000, seed=1).numpy()))
+        with pytest.raises(WebSocketDisconnect) as idle:
+            while True:
+                first.receive_text()
+        assert idle.value.code == 1000
+
+
+def test_page_is_served(rec):
+    page = TestClient(build_app(rec)).get("/")
+    assert page.status_code == 200 and "new WebSocket" in page.text
