@@ -183,13 +183,19 @@ def train(
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="Override a config field: key.sub=value.")
     ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option("--init", help="Start from this model file's weights (fine-tune)."),
+    ] = None,
 ):
     """Train a CTC model; writes OUT/best.safetensors, last.safetensors and training_curves.png."""
     from asr.config import load_config
     from asr.train import train as run_training
 
     cfg = load_config(config, overrides)
-    result = run_training(cfg, train_manifest, valid, out, resume=resume, show_progress=True)
+    result = run_training(
+        cfg, train_manifest, valid, out, resume=resume, show_progress=True, init=init
+    )
     typer.echo(
         f"trained {result.step} steps; best validation WER {result.best_wer:.4f}; model: {out / 'best.safetensors'}"
     )

@@ -52,8 +52,13 @@ def train(
     out_dir: str | Path,
     resume: bool = False,
     show_progress: bool = True,
+    init: str | Path | None = None,
 ) -> TrainResult:
-    """Train a model; the first validation manifest picks the best checkpoint."""
+    """Train a model; the first validation manifest picks the best checkpoint.
+
+    `init` starts from a model file's weights and feature statistics (fine-tuning, or going
+    on from a bundled model in a new session); its model config must match.
+    """
     cfg = config.train
     out = Path(out_dir)
     ranks = Distributed.from_env()
@@ -77,7 +82,7 @@ def train(
     else:
         if resume:
             raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
-        stats = data.compute_stats()
+        stats = _initialize(init, config, model) if init else data.compute_stats()
     ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
     net = ranks.wrap(model)
     if ranks.main:
@@ -194,6 +199,17 @@ def _usable(utterances, tokenizer):
 
 def _done(state: dict, cfg) -> bool:
     return bool(cfg.max_steps) and state["step"] >= cfg.max_steps
+
+
+def _initialize(path, config, model) -> FeatureStats:
+    """Copy a model file's weights into `model`; -> its feature statistics."""
+    from asr.checkpoint import load_model
+
+    start = load_model(path)
+    if start.config.model != config.model or start.config.features != config.features:
+        raise AsrError(str(path), "--init model has a different model or feature config")
+    load_weights(model, start.model.state_dict(), str(path))
+    return start.stats
 
 
 def _resume(path, config, model, optimizer, scheduler, state) -> FeatureStats:

@@ -121,3 +121,22 @@ def test_valid_every_scores_mid_epoch_and_keeps_the_best(tone_manifest, tmp_path
     assert all(f"wer:{tone_manifest}" in r for r in result.history)
     assert result.best_wer == min(r[f"wer:{tone_manifest}"] for r in result.history)
     assert load_model(tmp_path / "v" / "best.safetensors").config.model.hidden == 48
+
+
+def test_init_starts_from_a_model_file_and_refuses_another_shape(tone_manifest, tmp_path):
+    first = train(tiny_config(epochs=3), tone_manifest, [tone_manifest], tmp_path / "a",
+                  show_progress=False)  # fmt: skip
+    start = load_model(tmp_path / "a" / "best.safetensors")
+    cfg = tiny_config(epochs=1, lr=1e-12, warmup_steps=1)  # nearly frozen: weights stay put
+    train(cfg, tone_manifest, [tone_manifest], tmp_path / "b", show_progress=False,
+          init=tmp_path / "a" / "best.safetensors")  # fmt: skip
+    tuned = load_model(tmp_path / "b" / "last.safetensors")
+    assert torch.equal(tuned.stats.mean, start.stats.mean)
+    for (name, a), b in zip(start.model.state_dict().items(), tuned.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    assert first.step > 0
+    other = tiny_config(epochs=1)
+    other.model.hidden = 32
+    with pytest.raises(AsrError, match="different model or feature config"):
+        train(other, tone_manifest, [], tmp_path / "c", show_progress=False,
+              init=tmp_path / "a" / "best.safetensors")  # fmt: skip

@@ -11,7 +11,7 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     libboost-test-dev zlib1g-dev libbz2-dev liblzma-dev >/dev/null
 fi
 mkdir -p "$tools/src"
-pip download --no-deps --no-binary :all: -d "$tools/src" "kenlm==0.3.0"
+[ -f "$tools/src/kenlm-0.3.0.tar.gz" ] || pip download --no-deps -d "$tools/src" "kenlm==0.3.0"
 tar -xzf "$tools/src"/kenlm-0.3.0.tar.gz -C "$tools/src"
 mkdir -p "$tools/src/kenlm-0.3.0/build"
 cmake -S "$tools/src/kenlm-0.3.0" -B "$tools/src/kenlm-0.3.0/build" -DCMAKE_BUILD_TYPE=Release >/dev/null

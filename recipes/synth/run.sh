@@ -2,7 +2,8 @@
 # The bundled default model: synthetic multi-voice speech + real speech from ../shared/data.
 #
 #   recipes/synth/run.sh [--data ../shared/data] [--work /work/gen] [--exp exp/blstm]
-#                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 6]
+#                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 7]
+#                        [--init MODEL]  (stage 4 starts from MODEL's weights, e.g. the bundled one)
 #
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
 # 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
@@ -17,6 +18,7 @@ work=/work/gen
 exp=exp/blstm
 config=configs/blstm.yaml
 hours=16
+init=""
 stage=0
 stop_stage=7
 while [ $# -gt 0 ]; do
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
     --exp) exp=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
     --hours) hours=$2; shift 2 ;;
+    --init) init=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     --stop-stage) stop_stage=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -64,7 +67,8 @@ fi
 
 if run_stage 4; then
   resume=()
-  [ -f "$exp/train_state.pt" ] && resume=(--resume)
+  if [ -f "$exp/train_state.pt" ]; then resume=(--resume)
+  elif [ -n "$init" ]; then resume=(--init "$init"); fi  # go on from an earlier model file
   asr train "$config" --train "$work/train.jsonl" --out "$exp" "${resume[@]}" \
     --valid "$work/dev.jsonl" --valid "$work/synth_test/manifest.jsonl" \
     --valid "$work/so762_test300.jsonl" --valid "$work/fsdd_test100.jsonl"
