@@ -4,6 +4,8 @@
 #   recipes/synth/run.sh [--data ../shared/data] [--work /work/gen] [--exp exp/blstm]
 #                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 7]
 #                        [--init MODEL]  (stage 4 starts from MODEL's weights, e.g. the bundled one)
+#                        [--bundle default|streaming]  (stage 6: which bundled model it replaces)
+# The streaming model: --config configs/gru.yaml --exp exp/gru --bundle streaming.
 #
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
 # 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
@@ -19,6 +21,7 @@ exp=exp/blstm
 config=configs/blstm.yaml
 hours=16
 init=""
+bundle=default  # stage 6 writes asr/models/$bundle.safetensors (streaming: the causal model)
 stage=0
 stop_stage=7
 while [ $# -gt 0 ]; do
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
     --config) config=$2; shift 2 ;;
     --hours) hours=$2; shift 2 ;;
     --init) init=$2; shift 2 ;;
+    --bundle) bundle=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     --stop-stage) stop_stage=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -88,7 +92,8 @@ if run_stage 5; then
 fi
 
 if run_stage 6; then
-  cp "$exp/best.safetensors" asr/models/default.safetensors
+  mkdir -p asr/models
+  cp "$exp/best.safetensors" "asr/models/$bundle.safetensors"
 fi
 
 if run_stage 7; then
