@@ -225,6 +225,9 @@ def live(
         float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
     ] = 800,
     json_output: JsonOption = False,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="Also save the audio heard to this WAV.")
+    ] = None,
     beam: BeamOption = 0,
     lm: LmOption = None,
     lm_weight: LmWeightOption = 0.5,
@@ -263,7 +266,8 @@ def live(
         emit = lambda event: typer.echo(json.dumps(event.to_dict()))
     else:
         emit = live_audio.TextPrinter(sys.stdout, sys.stdout.isatty())
-    live_audio.run_live(recognizer, source, emit)
+    chunks = source if record is None else live_audio.recorded(source, record, rate)
+    live_audio.run_live(recognizer, chunks, emit)
     if source.overflows:
         typer.echo(f"asr: warning: {source.overflows} input overflows: audio was dropped", err=True)
 

@@ -124,6 +124,18 @@ class MicrophoneSource:
                 yield block
 
 
+def recorded(source, path: str | Path, rate: int) -> Iterator[np.ndarray]:
+    """Pass chunks through while writing them to `path` (32-bit float WAV: bit-exact, so
+    `asr transcribe` of the recording reproduces what live decoding heard)."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(path), "w", samplerate=rate, channels=1, subtype="FLOAT") as out:
+        for chunk in source:
+            out.write(np.asarray(chunk, dtype=np.float32))
+            out.flush()  # a Ctrl-C or a crash still leaves a playable file
+            yield chunk
+
+
 def run_live(recognizer: Recognizer, source, emit: Callable[[Event], None]) -> None:
     """Decode `source` chunk by chunk, emitting each changed partial and every final.
 
