@@ -45,6 +45,32 @@ class Transcriber:
         log_probs, out_lens = self.loaded.model(feats.unsqueeze(0), lens)
         return log_probs[0, : int(out_lens[0])]
 
+    @torch.inference_mode()
+    def transcribe_batch(self, waves: list[torch.Tensor], batch_seconds: float = 60.0):
+        """Many waveforms -> their hypotheses (same order), decoded in length-sorted padded
+        batches: the same results as one by one, with far fewer, larger matrix products."""
+        rate = self.settings.sample_rate
+        order = sorted(range(len(waves)), key=lambda i: len(waves[i]))
+        results: list[Hypothesis | None] = [None] * len(waves)
+        start = 0
+        while start < len(order):
+            end, longest = start, 0
+            while end < len(order) and (max(longest, len(waves[order[end]])) * (end - start + 1)
+                                        <= batch_seconds * rate or end == start):  # fmt: skip
+                longest = max(longest, len(waves[order[end]]))
+                end += 1
+            group = order[start:end]
+            feats = [self.loaded.stats.normalize(self.logmel(waves[i])) for i in group]
+            lens = torch.tensor([f.shape[0] for f in feats])
+            padded = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
+            if padded.shape[1] == 0:
+                padded = padded.new_zeros(len(group), 1, self.settings.n_mels)
+            log_probs, out_lens = self.loaded.model(padded, lens)
+            for row, i in enumerate(group):
+                results[i] = self.decode_log_probs(log_probs[row, : int(out_lens[row])])
+            start = end
+        return results
+
     def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
         return self.decode_log_probs(self.log_probs(wave))
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from asr.config import ModelConfig
+from asr.config import Config, ModelConfig
 from asr.encoders import ENCODERS
 from asr.errors import AsrError
 from asr.model import CTCModel, subsampled_lengths
@@ -62,3 +62,25 @@ def test_tbptt_refused_for_bidirectional():
 def test_unknown_encoder():
     with pytest.raises(AsrError, match="unknown encoder 'lstm9'"):
         CTCModel(ModelConfig(encoder="lstm9"), 80, 29)
+
+
+@pytest.mark.parametrize("encoder", ["blstm", "gru"])
+def test_batched_transcription_equals_one_by_one(encoder):
+    from test_streaming import noise
+
+    from asr.checkpoint import LoadedModel
+    from asr.features import FeatureStats
+    from asr.text import CharTokenizer
+    from asr.transcribe import Transcriber
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(encoder=encoder, hidden=16, layers=2)
+    model = CTCModel(cfg, 80, 29).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(10)
+    config = Config(model=cfg)
+    t = Transcriber(LoadedModel(model, config, CharTokenizer(), FeatureStats.identity(80)))
+    waves = [noise(n, seed=n) for n in (16000, 300, 5000, 40000, 1361, 24000)]
+    batched = t.transcribe_batch(waves, batch_seconds=4.0)
+    assert batched == [t.transcribe_wave(w) for w in waves]
+    assert any(h.text for h in batched)
