@@ -241,23 +241,30 @@ def live(
     import sys
 
     from asr import live as live_audio
-    from asr.checkpoint import STREAMING_MODEL
-    from asr.streaming import EndpointRules, Recognizer
+    from asr.onnx_runtime import OnnxRecognizer, is_onnx_folder, load_audio_np
+    from asr.stream import EndpointRules
 
     if list_devices:
         typer.echo(live_audio.list_devices())
         return
     if chunk_ms <= 0:
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
-    rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    recognizer = Recognizer.from_file(
-        model or STREAMING_MODEL,
-        rules,
-        beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus),
-    )
+    loader = None
+    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    if is_onnx_folder(model):  # onnxruntime, no torch
+        if beam_options(*decoding) is not None:
+            fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
+        recognizer = OnnxRecognizer(model, EndpointRules(min_trailing_blank_s=endpoint_ms / 1000))
+        loader = load_audio_np
+    else:
+        from asr.checkpoint import STREAMING_MODEL
+        from asr.streaming import Recognizer
+
+        rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
+        recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*decoding))
     rate = recognizer.settings.sample_rate
     if input_file is not None:
-        source = live_audio.FileSource(input_file, rate, chunk_ms, speed)
+        source = live_audio.FileSource(input_file, rate, chunk_ms, speed, loader)
     else:
         chosen = int(device) if device is not None and device.isdigit() else device
         source = live_audio.MicrophoneSource(chosen, rate, chunk_ms)

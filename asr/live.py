@@ -16,10 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asr.audio import load_audio
 from asr.decoding import Hypothesis
 from asr.errors import AsrError
-from asr.streaming import Recognizer
 
 STALL_S = 5.0  # a microphone that delivers nothing for this long has stopped
 
@@ -45,8 +43,11 @@ class Event:
 class FileSource:
     """A file played through the live path, at real-time pace times `speed` (0: no waiting)."""
 
-    def __init__(self, path: str | Path, rate: int, chunk_ms: float, speed: float = 1.0):
-        self.wave = load_audio(path, rate).numpy()
+    def __init__(self, path: str | Path, rate: int, chunk_ms: float, speed: float = 1.0,
+                 loader: Callable | None = None):  # fmt: skip
+        if loader is None:
+            from asr.audio import load_audio as loader  # torch's resampler, like transcribe
+        self.wave = np.asarray(loader(path, rate), dtype=np.float32)
         self.chunk = max(1, round(rate * chunk_ms / 1000))
         self.rate, self.speed, self.overflows = rate, speed, 0
 
@@ -136,7 +137,7 @@ def recorded(source, path: str | Path, rate: int) -> Iterator[np.ndarray]:
             yield chunk
 
 
-def run_live(recognizer: Recognizer, source, emit: Callable[[Event], None]) -> None:
+def run_live(recognizer, source, emit: Callable[[Event], None]) -> None:
     """Decode `source` chunk by chunk, emitting each changed partial and every final.
 
     Ctrl-C ends the input: the words heard so far are flushed as a final, not lost.

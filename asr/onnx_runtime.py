@@ -15,6 +15,7 @@ import numpy as np
 
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.errors import AsrError
+from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
 
 
@@ -50,8 +51,6 @@ class OnnxTranscriber:
     """The offline path of `Transcriber`, on onnxruntime."""
 
     def __init__(self, folder: str | Path, int8: bool = False, threads: int = 1):
-        import onnxruntime as ort
-
         folder = Path(folder)
         meta_path = folder / "model.json"
         if not meta_path.exists():
@@ -59,19 +58,9 @@ class OnnxTranscriber:
         self.meta = json.loads(meta_path.read_text())
         if self.meta.get("format") != "asr-onnx/1":
             raise AsrError(str(meta_path), f"unknown format {self.meta.get('format')!r}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
 
-        def session(name: str):
-            if not (folder / name).exists():
-                raise AsrError(str(folder / name), "missing from the exported folder")
-            return ort.InferenceSession(
-                str(folder / name), options, providers=["CPUExecutionProvider"]
-            )
-
-        self.features = session("features.onnx")
-        self.model = session("model.int8.onnx" if int8 else "model.onnx")
+        self.features = self._session(folder / "features.onnx", threads)
+        self.model = self._session(folder / ("model.int8.onnx" if int8 else "model.onnx"), threads)
         features = self.meta["config"]["features"]
         self.sample_rate = features["sample_rate"]
         self.settings = SimpleNamespace(sample_rate=self.sample_rate)  # what asr eval reads
@@ -81,6 +70,17 @@ class OnnxTranscriber:
         self.mean = np.asarray(self.meta["stats"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
         self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
+
+    @staticmethod
+    def _session(path: Path, threads: int):
+        import onnxruntime as ort
+
+        if not path.exists():
+            raise AsrError(str(path), "missing from the exported folder")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def log_probs(self, wave: np.ndarray) -> np.ndarray:
         """(N,) float32 -> (T', V) CTC log-probabilities."""
@@ -103,3 +103,49 @@ class OnnxTranscriber:
 
     def transcribe_file(self, path: str | Path) -> Hypothesis:
         return self.transcribe_wave(load_audio_np(path, self.sample_rate))
+
+
+class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
+    """Streaming on onnxruntime: the exported front end and encoder step, the same search."""
+
+    def __init__(self, folder: str | Path, rules: EndpointRules = DEFAULT_RULES, threads: int = 1):
+        super().__init__(folder, threads=threads)
+        if not self.meta.get("streaming"):
+            encoder = self.meta["config"]["model"]["encoder"]
+            reason = "cannot stream: it reads the future; export a causal encoder such as gru"
+            raise AsrError(f"encoder '{encoder}'", reason)
+        self.frontend = self._session(Path(folder) / "frontend.onnx", threads)
+        self.encoder_step = self._session(Path(folder) / "step.onnx", threads)
+        self.rules = rules
+        self.hop = round(self.sample_rate * self.meta["config"]["features"]["hop_ms"] / 1000)
+        self.n_mels = self.meta["config"]["features"]["n_mels"]
+
+    def new_beam_decoder(self):
+        return None  # exported models decode greedily
+
+    def init_state(self) -> tuple:
+        """(samples not yet framed, normalized frames the front end has not used, encoder)."""
+        return (
+            np.zeros(0, dtype=np.float32),
+            np.zeros((0, self.n_mels), dtype=np.float32),
+            np.zeros(self.meta["state_shape"], dtype=np.float32),
+        )
+
+    def step(self, samples, state: tuple):
+        """Same contract and numbers as `Recognizer.step`, in numpy + onnxruntime."""
+        pending, buffered, encoder = state
+        wave = np.concatenate([pending, np.asarray(samples, dtype=np.float32)])
+        vocab = len(self.tokenizer.symbols)
+        if len(wave) < self.win_length:
+            return np.zeros((0, vocab), dtype=np.float32), (wave, buffered, encoder)
+        frames = 1 + (len(wave) - self.win_length) // self.hop
+        feats = self.features.run(None, {"wave": wave[: (frames - 1) * self.hop + self.win_length]})
+        feats = (feats[0] - self.mean) / self.std
+        pending = wave[frames * self.hop :]
+        x = np.concatenate([buffered, feats.astype(np.float32)])
+        done = max(0, ((len(x) - 1) // 2 - 1) // 2)
+        if done == 0:
+            return np.zeros((0, vocab), dtype=np.float32), (pending, x, encoder)
+        y = self.frontend.run(None, {"feats": x[None]})[0]
+        log_probs, encoder = self.encoder_step.run(None, {"x": y, "state": encoder})
+        return log_probs[0], (pending, x[self.meta["subsampling"] * done :], encoder)

@@ -1,6 +1,7 @@
 """ONNX export: the exported features, model and streaming step give the torch model's
 numbers, and the onnxruntime path transcribes without importing torch."""
 
+import json
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ from test_checkpoint import tiny
 from test_streaming import TOK, noise
 
 from asr.checkpoint import LoadedModel, save_model
+from asr.errors import AsrError
 from asr.export import ConvLogMel, export
 from asr.features import FeatureSettings, FeatureStats, LogMel
 from asr.transcribe import Transcriber
@@ -93,3 +95,51 @@ def test_cli_transcribes_the_exported_folder_without_torch(exported):
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == transcriber.transcribe_file(path).text
+
+
+@pytest.mark.parametrize("size", [37, 2560, 16000])
+def test_onnx_streaming_equals_torch_offline(exported, size):
+    from asr.onnx_runtime import OnnxRecognizer
+    from asr.stream import EndpointRules
+
+    tmp, _, transcriber = exported
+    if not transcriber.loaded.model.causal:
+        with pytest.raises(AsrError, match="cannot stream"):
+            OnnxRecognizer(tmp / "onnx")
+        return
+    rec = OnnxRecognizer(tmp / "onnx", EndpointRules(float("inf"), 0))
+    wave = noise(40037, seed=size).numpy()
+    state, outputs = rec.init_state(), []
+    for start in range(0, len(wave), size):
+        log_probs, state = rec.step(wave[start : start + size], state)
+        outputs.append(log_probs)
+    expected = transcriber.log_probs(torch.from_numpy(wave)).numpy()
+    streamed = np.concatenate(outputs)
+    assert streamed.shape == expected.shape and np.allclose(streamed, expected, atol=2e-3)
+    stream = rec.create_stream()
+    for start in range(0, len(wave), size):
+        stream.accept_waveform(wave[start : start + size])
+        rec.decode(stream)
+    stream.input_finished()
+    (final,) = rec.decode(stream)
+    assert final == transcriber.transcribe_wave(torch.from_numpy(wave))
+
+
+def test_cli_live_runs_the_exported_folder_without_torch(exported):
+    tmp, _, transcriber = exported
+    if not transcriber.loaded.model.causal:
+        return  # covered above: an offline export refuses to stream
+    path = tmp / "live.wav"
+    sf.write(str(path), noise(24000, seed=6).numpy(), 16000)
+    code = (
+        "import sys; from cli import app\n"
+        "sys.argv = ['asr', 'live', '--input', sys.argv[1], '--speed', '0', '--json',"
+        " '--model', sys.argv[2]]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    code = e.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(tmp / "onnx")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    finals = [json.loads(x) for x in proc.stdout.splitlines() if '"final"' in x]
+    assert " ".join(f["text"] for f in finals) == transcriber.transcribe_file(path).text

@@ -1,0 +1,152 @@
+"""Streams and the search over them, free of torch (the ONNX runtime uses them too).
+
+A `Stream` holds one audio stream's state: audio not yet decoded, the model's state, and the
+current utterance. `StreamDecoder` turns a model's `step` into partial and final hypotheses,
+checking the endpoint rules after every frame so where chunks fall never moves an endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
+from asr.text import CharTokenizer
+
+
+@dataclass(frozen=True)
+class EndpointRules:
+    """When an utterance ends; either rule needs at least one decoded token in it."""
+
+    min_trailing_blank_s: float = 0.8  # this much blank after the last token ends it
+    max_utterance_s: float = 30.0  # from its first token; ends it even mid-word (0: no limit)
+
+    def reached(self, trailing_blank_s: float, utterance_s: float) -> bool:
+        eps = 1e-9  # frame counts times frame seconds land a hair either side of round values
+        too_long = 0 < self.max_utterance_s <= utterance_s + eps
+        return trailing_blank_s + eps >= self.min_trailing_blank_s or too_long
+
+
+DEFAULT_RULES = EndpointRules()
+
+
+@dataclass
+class Stream:
+    """One audio stream: audio not yet decoded, model state, and the current utterance."""
+
+    state: tuple  # the model's state between chunks (plain arrays; see StreamState)
+    tokenizer: CharTokenizer
+    frame_seconds: float  # seconds per encoder frame
+    audio: list[np.ndarray] = field(default_factory=list)  # accepted, not yet decoded
+    finished: bool = False  # no more audio comes; the next decode flushes the final
+    decoded_frames: int = 0  # encoder frames decoded so far: the stream's time offset
+    last_token: int | None = None  # best token of the last decoded frame, to merge repeats
+    last_speech: int = -1  # last frame whose best token was not blank
+    tokens: list[tuple[int, int]] = field(default_factory=list)  # (frame, token), this utterance
+    beam: object | None = None  # a BeamDecoder over this utterance (None: greedy)
+    beam_start: int = 0  # stream frame at which the beam search's utterance began
+
+    def accept_waveform(self, samples) -> None:
+        """samples: (N,) float audio at the model's sample rate (copied: buffers may be reused)."""
+        if self.finished:
+            raise ValueError("input_finished() was called on this stream; create a new one")
+        wave = np.array(samples, dtype=np.float32)  # a copy, from numpy or a CPU tensor
+        if wave.ndim != 1:
+            raise ValueError(f"expected mono samples of shape (N,), got {tuple(wave.shape)}")
+        self.audio.append(wave)
+
+    def input_finished(self) -> None:
+        """No more audio: the next `Recognizer.decode` decodes the rest and flushes the final."""
+        self.finished = True
+
+    @property
+    def seconds(self) -> float:
+        """Audio decoded so far, in whole encoder frames."""
+        return self.decoded_frames * self.frame_seconds
+
+    @property
+    def partial(self) -> Hypothesis:
+        """The current utterance so far, word times in seconds from the start of the stream."""
+        if self.beam is not None:
+            return shifted(self.beam.partial(), self.beam_start * self.frame_seconds)
+        return words_from_tokens(self.tokens, self.tokenizer, self.frame_seconds)
+
+    def end_utterance(self) -> Hypothesis:
+        """Close the current utterance: its final hypothesis; the next one starts empty."""
+        if self.beam is not None:
+            final = shifted(self.beam.end(), self.beam_start * self.frame_seconds)
+            self.beam.begin()
+            self.beam_start = self.decoded_frames
+        else:
+            final = self.partial
+        self.tokens = []
+        return final
+
+
+def shifted(hyp: Hypothesis, seconds: float) -> Hypothesis:
+    """Word times moved by `seconds`: utterance-relative to stream-relative."""
+    words = [Word(w.word, w.start + seconds, w.end + seconds) for w in hyp.words]
+    return Hypothesis(hyp.text, words)
+
+
+class StreamDecoder:
+    """Greedy (or beam) search with endpointing over a model's streaming `step`.
+
+    Mixed into a class that has `tokenizer`, `frame_seconds`, `rules`, `init_state()`,
+    `step(samples, state) -> (log_probs (T', V), state)` and `new_beam_decoder()`: the torch
+    `Recognizer` and the onnxruntime `OnnxRecognizer` share this search, so both stream alike.
+    """
+
+    def create_stream(self) -> Stream:
+        """A new stream; with beam search each stream gets its own search state."""
+        stream = Stream(self.init_state(), self.tokenizer, self.frame_seconds)
+        stream.beam = self.new_beam_decoder()
+        if stream.beam is not None:
+            stream.beam.begin()
+        return stream
+
+    def decode(self, stream: Stream) -> list[Hypothesis]:
+        """Decode the audio the stream has accepted -> the utterances that ended (often none)."""
+        finals = []
+        if stream.audio:
+            samples = np.concatenate(stream.audio)
+            stream.audio = []
+            log_probs, stream.state = self.step(samples, stream.state)
+            finals = self.search(stream, log_probs)
+        if stream.finished and stream.tokens:
+            finals.append(stream.end_utterance())
+        return finals
+
+    def search(self, stream: Stream, log_probs) -> list[Hypothesis]:
+        """log_probs: (T', V) of the stream's next frames -> the utterances that ended in them.
+
+        Greedy CTC, checking the endpoint rules after every frame, so where chunks fall does
+        not move an endpoint.
+        """
+        best = log_probs.argmax(-1).tolist()  # torch or numpy
+        blank = self.tokenizer.blank_id
+        emitted = dict(collapse_path(best, blank, stream.last_token, stream.decoded_frames))
+        finals, fed, first = [], 0, stream.decoded_frames
+        for frame, token in enumerate(best, start=first):
+            if frame in emitted:
+                stream.tokens.append((frame, token))
+            if token != blank:
+                stream.last_speech = frame
+            if stream.tokens and self._endpoint(stream, frame):
+                if stream.beam is not None:  # the beam sees exactly this utterance's frames
+                    stream.beam.step(log_probs[fed : frame + 1 - first])
+                    fed = frame + 1 - first
+                stream.decoded_frames = frame + 1
+                finals.append(stream.end_utterance())
+        if stream.beam is not None:
+            stream.beam.step(log_probs[fed:])
+        stream.decoded_frames = first + len(best)
+        stream.last_token = best[-1] if best else stream.last_token
+        return finals
+
+    def _endpoint(self, stream: Stream, frame: int) -> bool:
+        """Whether the utterance is over after `frame` (which has been decoded)."""
+        trailing = (frame - stream.last_speech) * self.frame_seconds
+        length = (frame + 1 - stream.tokens[0][0]) * self.frame_seconds
+        return self.rules.reached(trailing, length)
