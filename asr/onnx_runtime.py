@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from asr.audio_file import read_mono
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
@@ -24,24 +25,10 @@ def is_onnx_folder(path) -> bool:
 
 
 def load_audio_np(path: str | Path, rate: int) -> np.ndarray:
-    """Mono float32 at `rate`, with the same one-line errors as the torch path."""
-    import soundfile as sf
+    """Mono float32 at `rate` (soxr resampling), with the torch path's one-line errors."""
     import soxr
 
-    path = Path(path)
-    if not path.exists():
-        raise AsrError(str(path), "no such file")
-    if path.is_dir():
-        raise AsrError(str(path), "is a directory, not an audio file")
-    if path.stat().st_size == 0:
-        raise AsrError(str(path), "empty file")
-    try:
-        data, file_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError) as err:
-        raise AsrError(str(path), f"cannot decode audio ({err})") from None
-    if data.shape[0] == 0:
-        raise AsrError(str(path), "zero-length audio")
-    wave = data.mean(axis=1)
+    wave, file_rate = read_mono(path)
     if file_rate != rate:
         wave = soxr.resample(wave, file_rate, rate, quality="HQ")
     return np.ascontiguousarray(wave, dtype=np.float32)

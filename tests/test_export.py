@@ -37,6 +37,18 @@ def exported(request, tmp_path_factory):
     return tmp, files, Transcriber(LoadedModel(model, cfg, TOK, stats))
 
 
+def run_cli_without_torch(*args: str) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh interpreter and fail if anything imported torch."""
+    code = (
+        "import sys; from cli import app\n"
+        "sys.argv = ['asr', *sys.argv[1:]]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    return subprocess.run([sys.executable, "-c", code, *args],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+
+
 def test_conv_logmel_equals_torchaudio_logmel():
     logmel = LogMel(FeatureSettings())
     wave = noise(16000, seed=2)
@@ -85,14 +97,7 @@ def test_cli_transcribes_the_exported_folder_without_torch(exported):
     tmp, _, transcriber = exported
     path = tmp / "n.wav"
     sf.write(str(path), noise(24000, seed=5).numpy(), 16000)
-    code = (
-        "import sys; from cli import app\n"
-        "sys.argv = ['asr', 'transcribe', sys.argv[1], '--model', sys.argv[2]]\n"
-        "try:\n    app()\nexcept SystemExit as e:\n    code = e.code\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code, str(path), str(tmp / "onnx")],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = run_cli_without_torch("transcribe", str(path), "--model", str(tmp / "onnx"))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == transcriber.transcribe_file(path).text
 
@@ -131,15 +136,8 @@ def test_cli_live_runs_the_exported_folder_without_torch(exported):
         return  # covered above: an offline export refuses to stream
     path = tmp / "live.wav"
     sf.write(str(path), noise(24000, seed=6).numpy(), 16000)
-    code = (
-        "import sys; from cli import app\n"
-        "sys.argv = ['asr', 'live', '--input', sys.argv[1], '--speed', '0', '--json',"
-        " '--model', sys.argv[2]]\n"
-        "try:\n    app()\nexcept SystemExit as e:\n    code = e.code\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code, str(path), str(tmp / "onnx")],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    args = ["live", "--input", str(path), "--speed", "0", "--json", "--model", str(tmp / "onnx")]
+    proc = run_cli_without_torch(*args)
     assert proc.returncode == 0, proc.stderr
     finals = [json.loads(x) for x in proc.stdout.splitlines() if '"final"' in x]
     assert " ".join(f["text"] for f in finals) == transcriber.transcribe_file(path).text

@@ -1,0 +1,42 @@
+"""Reading audio files to mono float32 samples, without torch (the ONNX runtime needs it).
+
+Every bad file becomes one AsrError naming it: missing, a folder, empty, undecodable,
+zero-length, or holding NaN/infinite samples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from asr.errors import AsrError
+
+
+def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
+    """`path` -> ((N,) float32 in [-1, 1] averaged over channels, its sample rate)."""
+    path = Path(path)
+    if not path.exists():
+        raise AsrError(str(path), "no such file")
+    if path.is_dir():
+        raise AsrError(str(path), "is a directory, not an audio file")
+    if path.stat().st_size == 0:
+        raise AsrError(str(path), "empty file")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (N, C)
+    except sf.LibsndfileError as err:
+        raise AsrError(str(path), f"cannot decode audio ({_short(err)})") from None
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise AsrError(str(path), f"cannot decode audio ({_short(err)})") from None
+    if data.shape[0] == 0:
+        raise AsrError(str(path), "audio has zero length")
+    if not np.isfinite(data).all():
+        raise AsrError(str(path), "audio contains NaN or infinite samples")
+    return np.ascontiguousarray(data.mean(axis=1)), rate
+
+
+def _short(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    # libsndfile prefixes its message with the path we already print.
+    return text.split(": ", 1)[-1] if "Error opening" in text else text
