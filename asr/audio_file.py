@@ -13,6 +13,14 @@ import soundfile as sf
 
 from asr.errors import AsrError
 
+SILENCE_PEAK = 1e-4  # -80 dBFS: a recording that never gets louder holds no speech
+
+
+def is_silent(wave) -> bool:
+    """Whether (N,) samples (numpy or a CPU tensor) never rise above SILENCE_PEAK."""
+    samples = np.asarray(wave)
+    return samples.size == 0 or float(np.abs(samples).max()) < SILENCE_PEAK
+
 
 def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     """`path` -> ((N,) float32 in [-1, 1] averaged over channels, its sample rate)."""

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from asr.audio_file import read_mono
+from asr.audio_file import is_silent, read_mono
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
@@ -84,6 +84,8 @@ class OnnxTranscriber:
 
     def transcribe_wave(self, wave) -> Hypothesis:
         """(N,) float audio (numpy, or a CPU tensor from `asr eval`) -> hypothesis."""
+        if is_silent(wave):  # as the torch path does
+            return Hypothesis("")
         best = self.log_probs(np.asarray(wave, dtype=np.float32)).argmax(axis=-1).tolist()
         emitted = collapse_path(best, self.tokenizer.blank_id)
         return words_from_tokens(emitted, self.tokenizer, self.frame_seconds)

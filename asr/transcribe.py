@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from asr.audio import load_audio
+from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
 from asr.decoding import Hypothesis, greedy_decode
@@ -67,11 +68,14 @@ class Transcriber:
                 padded = padded.new_zeros(len(group), 1, self.settings.n_mels)
             log_probs, out_lens = self.loaded.model(padded, lens)
             for row, i in enumerate(group):
-                results[i] = self.decode_log_probs(log_probs[row, : int(out_lens[row])])
+                hyp = self.decode_log_probs(log_probs[row, : int(out_lens[row])])
+                results[i] = Hypothesis("") if is_silent(waves[i]) else hyp
             start = end
         return results
 
     def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
+        if is_silent(wave):  # digital silence: models trained on speech may still babble
+            return Hypothesis("")
         return self.decode_log_probs(self.log_probs(wave))
 
     def decode_log_probs(self, log_probs: torch.Tensor) -> Hypothesis:

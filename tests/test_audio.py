@@ -63,3 +63,14 @@ def test_unsupported_format(tmp_path):
     path.write_text("this is not audio at all")
     with pytest.raises(AsrError, match="cannot decode audio"):
         load_audio(path)
+
+
+def test_silence_gate_only_takes_digital_silence():
+    import torch
+
+    from asr.audio_file import is_silent
+
+    assert is_silent(np.zeros(16000, dtype=np.float32)) and is_silent(np.zeros(0))
+    assert is_silent(torch.full((100,), 5e-5))
+    quiet_speech = 10 ** (-60 / 20) * np.sin(np.arange(16000) / 5)  # -60 dBFS: still heard
+    assert not is_silent(quiet_speech)
