@@ -140,7 +140,7 @@ class BeamDecoder:
         lexicon = None
         if words is not None:
             lexicon = tmp / "lexicon.txt"
-            lexicon.write_text("".join(f"{w}\t{' '.join(w)} |\n" for w in words), encoding="utf-8")
+            lexicon.write_text("".join(f"{w}\t{' '.join(w)}\n" for w in words), encoding="utf-8")
         lm = self._lm_file(options, words, tmp)
         symbols = tokenizer.symbols
         self.decoder = ctc_decoder(
