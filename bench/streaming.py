@@ -56,8 +56,8 @@ def rss_kib(field: str) -> int:
 
 
 def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
-    """Decode chunk by chunk; -> (compute seconds, final tokens, per-frame completion times
-    on the simulated real-time clock)."""
+    """Decode chunk by chunk; -> (compute seconds, the (frame, token) emissions, per-frame
+    completion times on the simulated real-time clock)."""
     stream = rec.create_stream()
     rate = rec.settings.sample_rate
     compute, free_at, done_at = 0.0, 0.0, []
@@ -71,16 +71,16 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
         compute += spent
         free_at = max(free_at, arrives) + spent
         done_at += [free_at] * (stream.decoded_frames - len(done_at))
+    tokens = list(stream.tokens)  # the flush below ends the utterance and clears them
     stream.input_finished()
     started = time.perf_counter()
     rec.decode(stream)
     compute += time.perf_counter() - started
-    return compute, stream, done_at
+    return compute, tokens, done_at
 
 
-def word_latencies(rec, stream, done_at, reference_words) -> list[float]:
+def word_latencies(rec, tokens, done_at, reference_words) -> list[float]:
     """Seconds from each word's end in the audio to its last letter's appearance."""
-    tokens = stream.tokens
     hyp = words_from_tokens(tokens, rec.loaded.tokenizer, rec.frame_seconds)
     # words_from_tokens ends a word one frame after its last letter: that frame index - 1.
     ends = [round(w.end / rec.frame_seconds) - 1 for w in hyp.words]
@@ -139,9 +139,9 @@ def main() -> None:
         peak_rss_reset()
         stream_s, latencies = 0.0, []
         for wave, words in zip(waves, ref_words, strict=True):
-            spent, stream, done_at = stream_file(rec, wave, chunk)
+            spent, tokens, done_at = stream_file(rec, wave, chunk)
             stream_s += spent
-            latencies += word_latencies(rec, stream, done_at, words)
+            latencies += word_latencies(rec, tokens, done_at, words)
         peak_mib = max(0, rss_kib("VmHWM") - baseline) / 1024
         started = time.perf_counter()
         for wave in waves:
