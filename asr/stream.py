@@ -51,7 +51,7 @@ class Stream:
         """samples: (N,) float audio at the model's sample rate (copied: buffers may be reused)."""
         if self.finished:
             raise ValueError("input_finished() was called on this stream; create a new one")
-        wave = np.array(samples, dtype=np.float32)  # a copy, from numpy or a CPU tensor
+        wave = np.asarray(samples, dtype=np.float32).copy()  # from numpy or a CPU tensor
         if wave.ndim != 1:
             raise ValueError(f"expected mono samples of shape (N,), got {tuple(wave.shape)}")
         self.audio.append(wave)
