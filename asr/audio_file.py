@@ -31,16 +31,22 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
         raise AsrError(str(path), "is a directory, not an audio file")
     if path.stat().st_size == 0:
         raise AsrError(str(path), "empty file")
+    return decode_mono(str(path), str(path))
+
+
+def decode_mono(source, where: str) -> tuple[np.ndarray, int]:
+    """A file name or file-like object (e.g. an HTTP upload) -> (mono float32, rate);
+    errors are AsrErrors naming `where`."""
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)  # (N, C)
+        data, rate = sf.read(source, dtype="float32", always_2d=True)  # (N, C)
     except sf.LibsndfileError as err:
-        raise AsrError(str(path), f"cannot decode audio ({_short(err)})") from None
+        raise AsrError(where, f"cannot decode audio ({_short(err)})") from None
     except (RuntimeError, ValueError, TypeError) as err:
-        raise AsrError(str(path), f"cannot decode audio ({_short(err)})") from None
+        raise AsrError(where, f"cannot decode audio ({_short(err)})") from None
     if data.shape[0] == 0:
-        raise AsrError(str(path), "audio has zero length")
+        raise AsrError(where, "audio has zero length")
     if not np.isfinite(data).all():
-        raise AsrError(str(path), "audio contains NaN or infinite samples")
+        raise AsrError(where, "audio contains NaN or infinite samples")
     return np.ascontiguousarray(data.mean(axis=1)), rate
 
 

@@ -137,32 +137,52 @@ def recorded(source, path: str | Path, rate: int) -> Iterator[np.ndarray]:
             yield chunk
 
 
+class Captioner:
+    """One stream's events: every final, and the partial whenever its text changes.
+
+    `asr live` and `asr serve` both caption through this, so they emit the same events.
+    """
+
+    def __init__(self, recognizer):
+        self.recognizer = recognizer
+        self.stream = recognizer.create_stream()
+        self.shown = ""  # text of the last partial emitted
+
+    def accept(self, samples) -> list[Event]:
+        """Decode more audio -> the events it produced."""
+        self.stream.accept_waveform(samples)
+        return self.decode()
+
+    def finish(self) -> list[Event]:
+        """No more audio: flush the words heard so far as a final."""
+        self.stream.input_finished()
+        return self.decode()
+
+    def decode(self) -> list[Event]:
+        events = [Event("final", f) for f in self.recognizer.decode(self.stream)]
+        if events:
+            self.shown = ""
+        partial = self.stream.partial
+        if partial.text != self.shown:
+            events.append(Event("partial", partial))
+            self.shown = partial.text
+        return events
+
+
 def run_live(recognizer, source, emit: Callable[[Event], None]) -> None:
     """Decode `source` chunk by chunk, emitting each changed partial and every final.
 
     Ctrl-C ends the input: the words heard so far are flushed as a final, not lost.
     """
-    stream = recognizer.create_stream()
-    shown = ""
-
-    def decode() -> None:
-        nonlocal shown
-        for final in recognizer.decode(stream):
-            emit(Event("final", final))
-            shown = ""
-        partial = stream.partial
-        if partial.text != shown:
-            emit(Event("partial", partial))
-            shown = partial.text
-
+    captioner = Captioner(recognizer)
     try:
         for chunk in source:
-            stream.accept_waveform(chunk)
-            decode()
+            for event in captioner.accept(chunk):
+                emit(event)
     except KeyboardInterrupt:
         pass
-    stream.input_finished()
-    decode()
+    for event in captioner.finish():
+        emit(event)
 
 
 @dataclass

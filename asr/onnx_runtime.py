@@ -20,6 +20,11 @@ from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
 
 
+def encoder_frames(feature_frames: int) -> int:
+    """Frames out of the conv front end (asr.model.subsampled_lengths, without torch)."""
+    return max(0, ((feature_frames - 1) // 2 - 1) // 2)
+
+
 def is_onnx_folder(path) -> bool:
     return path is not None and Path(path).is_dir() and (Path(path) / "model.json").exists()
 
@@ -76,7 +81,7 @@ class OnnxTranscriber:
         feats = self.features.run(None, {"wave": wave.astype(np.float32)})[0]
         feats = (feats - self.mean) / self.std
         frames = feats.shape[0]
-        out_frames = max(0, ((frames - 1) // 2 - 1) // 2)  # the conv front end's valid frames
+        out_frames = encoder_frames(frames)
         if frames < self.meta["min_frames"]:
             feats = np.pad(feats, ((0, self.meta["min_frames"] - frames), (0, 0)))
         log_probs = self.model.run(None, {"feats": feats[None].astype(np.float32)})[0][0]
@@ -132,7 +137,7 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
         feats = (feats[0] - self.mean) / self.std
         pending = wave[frames * self.hop :]
         x = np.concatenate([buffered, feats.astype(np.float32)])
-        done = max(0, ((len(x) - 1) // 2 - 1) // 2)
+        done = encoder_frames(len(x))
         if done == 0:
             return np.zeros((0, vocab), dtype=np.float32), (pending, x, encoder)
         y = self.frontend.run(None, {"feats": x[None]})[0]

@@ -29,7 +29,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from asr.errors import AsrError
-from asr.live import Event
+from asr.live import Captioner, Event
 from asr.streaming import Recognizer
 
 PAGE = Path(__file__).parent / "web" / "index.html"
@@ -90,56 +90,40 @@ def _client_rate(ws: WebSocket, default: int) -> int:
 
 
 def _decode_upload(body: bytes, rate: int):
-    import soundfile as sf
+    """An uploaded file's bytes -> mono samples at `rate`, with the file reader's checks."""
     import torch
-    import torchaudio
 
-    try:
-        data, file_rate = sf.read(io.BytesIO(body), dtype="float32", always_2d=True)
-    except (RuntimeError, sf.LibsndfileError) as err:
-        raise AsrError("upload", f"cannot decode audio ({err})") from None
-    if data.shape[0] == 0:
-        raise AsrError("upload", "zero-length audio")
-    wave = torch.from_numpy(data.mean(axis=1))
-    return torchaudio.functional.resample(wave, file_rate, rate) if file_rate != rate else wave
+    from asr.audio import resample
+    from asr.audio_file import decode_mono
+
+    data, file_rate = decode_mono(io.BytesIO(body), "upload")
+    return resample(torch.from_numpy(data), file_rate, rate)
 
 
 async def _serve_stream(ws: WebSocket, recognizer: Recognizer, limits: Limits, rate: int):
-    stream = recognizer.create_stream()
+    captioner = Captioner(recognizer)
     resampler = None
     if rate != recognizer.settings.sample_rate:
         import soxr
 
         resampler = soxr.ResampleStream(rate, recognizer.settings.sample_rate, 1, dtype="float32")
-    shown = ""
 
     async def send(events: list[Event]) -> None:
         for event in events:
             await ws.send_text(json.dumps(event.to_dict()))
 
-    def decode() -> list[Event]:
-        nonlocal shown
-        events = [Event("final", f) for f in recognizer.decode(stream)]
-        if events:
-            shown = ""
-        partial = stream.partial
-        if partial.text != shown:
-            events.append(Event("partial", partial))
-            shown = partial.text
-        return events
-
     while True:
         try:
             message = await asyncio.wait_for(ws.receive(), timeout=limits.idle_timeout_s)
         except TimeoutError:
-            await _finish(ws, stream, decode, send, 1000, "idle timeout")
+            await _finish(ws, captioner, send, 1000, "idle timeout")
             return
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("bytes")
         if data is None:  # a text frame: only {"type": "end"} is understood
             if _is_end(message.get("text")):
-                await _finish(ws, stream, decode, send, 1000, "end of stream")
+                await _finish(ws, captioner, send, 1000, "end of stream")
                 return
             await _reject(ws, 'expected binary PCM frames or {"type": "end"}')
             return
@@ -154,8 +138,7 @@ async def _serve_stream(ws: WebSocket, recognizer: Recognizer, limits: Limits, r
         samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         if resampler is not None:
             samples = resampler.resample_chunk(samples)
-        stream.accept_waveform(samples)
-        await send(await asyncio.to_thread(decode))
+        await send(await asyncio.to_thread(captioner.accept, samples))
 
 
 def _is_end(text: str | None) -> bool:
@@ -165,10 +148,9 @@ def _is_end(text: str | None) -> bool:
         return False
 
 
-async def _finish(ws, stream, decode, send, code: int, reason: str) -> None:
+async def _finish(ws, captioner: Captioner, send, code: int, reason: str) -> None:
     """Flush the last words as a final, then close."""
-    stream.input_finished()
-    await send(await asyncio.to_thread(decode))
+    await send(await asyncio.to_thread(captioner.finish))
     await ws.close(code=code, reason=reason)
 
 
