@@ -11,25 +11,27 @@ which measures speed and memory only), prints:
   - partial latency at real-time pace: from the end of each word in the audio to the moment
     its last letter shows in a partial (mean and 95th percentile). Chunk i "arrives" when its
     last sample has been spoken and is decoded once the decoder is free, so a slow decoder
-    queues up and shows as latency. Word ends in the audio come from the offline --reference
-    model (default: the bundled BiLSTM), whose CTC spikes sit on the acoustics;
+    queues up and shows as latency. Word ends in the audio come from forcing the true
+    transcript through the offline --reference model (default: the bundled BiLSTM), whose
+    CTC spikes sit on the acoustics; only words the streaming model gets right count;
   - peak memory (resident set high-water mark while decoding, over the process baseline).
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import statistics
 import time
 from pathlib import Path
 
+import jiwer
 import torch
+import torchaudio
 
 from asr.audio import load_audio
 from asr.checkpoint import DEFAULT_MODEL, STREAMING_MODEL, LoadedModel, load_model
 from asr.config import load_config
-from asr.decoding import words_from_tokens
+from asr.decoding import collapse_path, words_from_tokens
 from asr.features import FeatureStats
 from asr.manifest import read_manifest
 from asr.model import CTCModel
@@ -79,20 +81,54 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
     return compute, tokens, done_at
 
 
-def word_latencies(rec, tokens, done_at, reference_words) -> list[float]:
-    """Seconds from each word's end in the audio to its last letter's appearance."""
+def word_latencies(rec, tokens, done_at, reference_words, speech_end) -> list[tuple[bool, float]]:
+    """Seconds from each word's end in the audio to its last letter's appearance, for the
+    words that the minimum-edit alignment (the one WER counts) finds correct: a repeated word
+    is never paired with another occurrence of itself far away."""
     hyp = words_from_tokens(tokens, rec.loaded.tokenizer, rec.frame_seconds)
+    if not hyp.words or not reference_words:
+        return []
     # words_from_tokens ends a word one frame after its last letter: that frame index - 1.
     ends = [round(w.end / rec.frame_seconds) - 1 for w in hyp.words]
-    ref_words = [w.word for w in reference_words]
-    matcher = difflib.SequenceMatcher(a=ref_words, b=[w.word for w in hyp.words], autojunk=False)
+    ref = " ".join(w.word for w in reference_words)
+    alignment = jiwer.process_words(ref, " ".join(w.word for w in hyp.words)).alignments[0]
     out = []
-    for block in matcher.get_matching_blocks():
-        for k in range(block.size):
-            frame = ends[block.b + k]
+    for chunk in alignment:
+        if chunk.type != "equal":
+            continue
+        for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+            frame = ends[chunk.hyp_start_idx + k]
             shown = done_at[min(frame, len(done_at) - 1)]
-            out.append(shown - reference_words[block.a + k].end)
+            i = chunk.ref_start_idx + k
+            # The last word ends where the speech does: energy marks that better than a spike.
+            last = i == len(reference_words) - 1
+            out.append((last, shown - (speech_end if last else reference_words[i].end)))
     return out
+
+
+def speech_end(wave: torch.Tensor, rate: int, floor_db: float = 40.0) -> float:
+    """End of the last 10 ms frame within floor_db of the loudest one: where speech stops."""
+    hop = rate // 100
+    frames = wave[: len(wave) // hop * hop].view(-1, hop)
+    rms = frames.pow(2).mean(dim=1).sqrt()
+    loud = (rms > rms.max() * 10 ** (-floor_db / 20)).nonzero()
+    return (int(loud.max()) + 1) * hop / rate if len(loud) else 0.0
+
+
+def true_word_ends(reference: Transcriber, wave: torch.Tensor, text: str):
+    """The transcript's words with times, forced-aligned by the reference model; [] when the
+    audio is too short for the text."""
+    tokenizer = reference.loaded.tokenizer
+    targets = torch.tensor([tokenizer.encode(text)], dtype=torch.int32)
+    log_probs = reference.log_probs(wave)
+    try:
+        path, _ = torchaudio.functional.forced_align(
+            log_probs.unsqueeze(0), targets, blank=tokenizer.blank_id
+        )
+    except RuntimeError:
+        return []
+    emitted = collapse_path(path[0].tolist(), tokenizer.blank_id)
+    return words_from_tokens(emitted, tokenizer, reference.frame_seconds).words
 
 
 def models(args) -> list[tuple[str, LoadedModel]]:
@@ -124,7 +160,7 @@ def main() -> None:
     waves = [load_audio(u.audio, 16000) for u in utts]
     audio_s = sum(len(w) for w in waves) / 16000
     reference = Transcriber(load_model(args.reference))
-    ref_words = [reference.transcribe_wave(w).words for w in waves]
+    ref_words = [true_word_ends(reference, w, u.text) for w, u in zip(waves, utts, strict=True)]
     print(f"{len(waves)} utterances, {audio_s:.1f} s of audio from {args.manifest}; "
           f"chunk {args.chunk_ms:g} ms; 1 thread")  # fmt: skip
     header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
@@ -141,7 +177,7 @@ def main() -> None:
         for wave, words in zip(waves, ref_words, strict=True):
             spent, tokens, done_at = stream_file(rec, wave, chunk)
             stream_s += spent
-            latencies += word_latencies(rec, tokens, done_at, words)
+            latencies += word_latencies(rec, tokens, done_at, words, speech_end(wave, 16000))
         peak_mib = max(0, rss_kib("VmHWM") - baseline) / 1024
         started = time.perf_counter()
         for wave in waves:
@@ -150,14 +186,19 @@ def main() -> None:
         # Encoder frame k reads samples up to 640k + 1360: 45 ms past its 40 ms frame's end.
         hop = rec.settings.hop_length
         lookahead_ms = 1000 * (6 * hop + rec.settings.win_length - 4 * hop) / 16000
-        lat = sorted(latencies) or [float("nan")]
+        lat = sorted(x for _, x in latencies) or [float("nan")]
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+        finals = sorted(x for last, x in latencies if last) or [float("nan")]
         params = loaded.model.num_parameters() / 1e6
         print(f"{name[-44:]:44} {params:6.2f}M {stream_s / audio_s:10.4f} "
               f"{offline_s / audio_s:11.4f} {stream_s / offline_s:5.2f}x "
               f"{args.chunk_ms + lookahead_ms:7.0f} {1000 * statistics.fmean(lat):7.0f}ms "
               f"{1000 * p95:7.0f}ms {peak_mib:8.1f}")  # fmt: skip
-        if not latencies:
+        if latencies:
+            print(f"  {len(lat)} correctly recognized words; the {len(finals)} utterance-final ones "
+                  f"(timed from the end of speech): mean {1000 * statistics.fmean(finals):.0f} ms, "
+                  f"p95 {1000 * finals[min(len(finals) - 1, int(0.95 * len(finals)))]:.0f} ms")  # fmt: skip
+        else:
             print("  (no word matched the reference: latency is not measured for this model)")
 
 
