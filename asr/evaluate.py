@@ -8,11 +8,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jiwer
+from rich.console import Console
 from rich.progress import track
 
 from asr.audio import load_audio
 from asr.manifest import read_manifest
 from asr.text import normalize_text
+
+_STDERR = Console(stderr=True)  # stdout carries the results (--json goes to pipes)
 
 
 @dataclass
@@ -61,7 +64,7 @@ def evaluate_manifest(
     utterances = read_manifest(manifest)
     rate = transcriber.settings.sample_rate
     refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
-    for utt in track(utterances, description="decoding", transient=True):
+    for utt in track(utterances, description="decoding", transient=True, console=_STDERR):
         wave = load_audio(utt.audio, rate)
         started = time.perf_counter()
         hyps.append(transcriber.transcribe_wave(wave).text)

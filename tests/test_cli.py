@@ -92,6 +92,18 @@ def test_bad_audio_is_one_line_and_exit_1(tmp_path, write_audio, case):
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
 
 
+def test_eval_json_stdout_is_one_json_object_for_pipes(tmp_path):
+    """Progress goes to stderr, so `asr eval --json | jq` reads nothing but the result."""
+    manifest = tmp_path / "m.jsonl"
+    sample = bundled_samples()[0]
+    manifest.write_text(json.dumps({**sample, "audio": str(SAMPLES_DIR / sample["audio"])}) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "cli", "eval", str(manifest), "--json"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 1
+    assert json.loads(proc.stdout)["utterances"] == 1
+
+
 def test_one_bad_file_does_not_lose_the_others(tmp_path):
     good = SAMPLES_DIR / bundled_samples()[0]["audio"]
     result = run("transcribe", tmp_path / "missing.wav", good)
