@@ -37,6 +37,34 @@ def plot_training_curves(history: list[dict], path: str | Path) -> None:
     plt.close(fig)
 
 
+def plot_encoder_comparison(histories: dict[str, list[dict]], path: str | Path) -> None:
+    """Training loss and first validation set's WER against step, one line per encoder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(10, 4))
+    for name, history in histories.items():
+        if not history:
+            continue
+        steps = [r["step"] for r in history]
+        ax_loss.plot(steps, [r["loss"] for r in history], marker="o", label=name)
+        key = next((k for k in history[0] if k.startswith("wer:")), None)
+        if key:
+            ax_wer.plot(steps, [r[key] for r in history], marker="o", label=name)
+            ax_wer.set_title(f"validation WER, {manifest_label(key[len('wer:') :])} (greedy)")
+    ax_loss.set(xlabel="step", ylabel="CTC loss (last batch)", title="training loss")
+    ax_wer.set(xlabel="step", ylabel="WER")
+    for ax in (ax_loss, ax_wer):
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_alignment(feats, log_probs, tokenizer, hyp, ref: str, frame_seconds: float, path) -> None:
     """One utterance: log-mel features, CTC posteriors of the symbols it used (blank apart),
     and the greedy hypothesis's words at their times, against the reference."""
