@@ -1,0 +1,35 @@
+"""The comparison picture: one line per encoder on both panels, written as a real PNG."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from asr.plots import plot_encoder_comparison
+
+
+def history(wers):
+    return [
+        {"step": 100 * (i + 1), "loss": 3.0 - i, "wer:/d/dev.jsonl": w} for i, w in enumerate(wers)
+    ]
+
+
+def test_encoder_comparison_draws_one_line_per_encoder(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    saved = {}
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, path, **kw):
+        saved["lines"] = [len(ax.lines) for ax in fig.axes]
+        saved["title"] = fig.axes[1].get_title()
+        return real_savefig(fig, path, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    out = tmp_path / "curves.png"
+    plot_encoder_comparison(
+        {"blstm": history([0.9, 0.5]), "gru": history([1.0, 0.7]), "mamba": []}, out
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert saved["lines"] == [2, 2]  # the empty mamba history adds nothing
+    assert "dev" in saved["title"]
+    plt.close("all")
