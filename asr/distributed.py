@@ -48,6 +48,13 @@ class Distributed:
         if self.world > 1:
             dist.barrier()
 
+    def close(self) -> None:
+        """Leave the process group together: a rank that exits with gloo's threads still
+        attached can abort its peer ("terminate called without an active exception")."""
+        if self.world > 1 and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
     def broadcast_(self, tensors: list[torch.Tensor]) -> None:
         """Give every rank rank 0's values (e.g. the initial weights, feature statistics)."""
         if self.world > 1:

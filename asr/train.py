@@ -179,7 +179,9 @@ def train(
             state["batch"] = 0
             validate(state["epoch"], loss.item(), speed)
             save_state()
-    if not ranks.in_sync(model):
+    in_sync = ranks.in_sync(model)
+    ranks.close()
+    if not in_sync:
         raise AsrError(f"rank {ranks.rank}", "weights differ between ranks after training")
     return TrainResult(state["step"], state["best_wer"], state["history"])
 
