@@ -73,25 +73,31 @@ def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
             f.write(json.dumps({**record, **u.extra}) + "\n")
 
 
+def padded_batches(order: list[int], lengths, limit: float) -> list[list[int]]:
+    """Consecutive runs of `order` whose padded size (longest length x count) stays within
+    `limit`; an item longer than the limit gets a batch of its own."""
+    batches, current, longest = [], [], 0
+    for i in order:
+        longest_if_added = max(longest, lengths[i])
+        if current and longest_if_added * (len(current) + 1) > limit:
+            batches.append(current)
+            current, longest_if_added = [], lengths[i]
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    return batches
+
+
 def length_bucketed_batches(
     utterances: list[Utterance], batch_seconds: float, seed: int
 ) -> list[list[int]]:
     """Indices grouped so that each batch holds similar lengths and at most `batch_seconds`
     of padded audio; batch order is shuffled by `seed` (pass seed + epoch for a new order)."""
     rng = random.Random(seed)
+    durations = [u.duration for u in utterances]
     # Jitter before sorting so that equal-length utterances do not always share a batch.
-    order = sorted(
-        range(len(utterances)), key=lambda i: utterances[i].duration * rng.uniform(0.9, 1.1)
-    )
-    batches, current, longest = [], [], 0.0
-    for i in order:
-        longest_if_added = max(longest, utterances[i].duration)
-        if current and longest_if_added * (len(current) + 1) > batch_seconds:
-            batches.append(current)
-            current, longest_if_added = [], utterances[i].duration
-        current.append(i)
-        longest = longest_if_added
-    if current:
-        batches.append(current)
+    order = sorted(range(len(utterances)), key=lambda i: durations[i] * rng.uniform(0.9, 1.1))
+    batches = padded_batches(order, durations, batch_seconds)
     rng.shuffle(batches)
     return batches

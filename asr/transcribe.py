@@ -12,6 +12,7 @@ from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
 from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
+from asr.manifest import padded_batches
 from asr.model import SUBSAMPLING
 
 
@@ -50,17 +51,10 @@ class Transcriber:
     def transcribe_batch(self, waves: list[torch.Tensor], batch_seconds: float = 60.0):
         """Many waveforms -> their hypotheses (same order), decoded in length-sorted padded
         batches: the same results as one by one, with far fewer, larger matrix products."""
-        rate = self.settings.sample_rate
-        order = sorted(range(len(waves)), key=lambda i: len(waves[i]))
+        lengths = [len(w) for w in waves]
+        order = sorted(range(len(waves)), key=lengths.__getitem__)
         results: list[Hypothesis | None] = [None] * len(waves)
-        start = 0
-        while start < len(order):
-            end, longest = start, 0
-            while end < len(order) and (max(longest, len(waves[order[end]])) * (end - start + 1)
-                                        <= batch_seconds * rate or end == start):  # fmt: skip
-                longest = max(longest, len(waves[order[end]]))
-                end += 1
-            group = order[start:end]
+        for group in padded_batches(order, lengths, batch_seconds * self.settings.sample_rate):
             feats = [self.loaded.stats.normalize(self.logmel(waves[i])) for i in group]
             lens = torch.tensor([f.shape[0] for f in feats])
             padded = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
@@ -70,7 +64,6 @@ class Transcriber:
             for row, i in enumerate(group):
                 hyp = self.decode_log_probs(log_probs[row, : int(out_lens[row])])
                 results[i] = Hypothesis("") if is_silent(waves[i]) else hyp
-            start = end
         return results
 
     def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
