@@ -39,9 +39,7 @@ def decode_mono(source, where: str) -> tuple[np.ndarray, int]:
     errors are AsrErrors naming `where`."""
     try:
         data, rate = sf.read(source, dtype="float32", always_2d=True)  # (N, C)
-    except sf.LibsndfileError as err:
-        raise AsrError(where, f"cannot decode audio ({_short(err)})") from None
-    except (RuntimeError, ValueError, TypeError) as err:
+    except (RuntimeError, ValueError, TypeError) as err:  # sf.LibsndfileError is a RuntimeError
         raise AsrError(where, f"cannot decode audio ({_short(err)})") from None
     if data.shape[0] == 0:
         raise AsrError(where, "audio has zero length")

@@ -24,8 +24,7 @@ from torch import nn
 from asr.checkpoint import load_model
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
-
-FORMAT = "asr-onnx/1"
+from asr.onnx_runtime import FORMAT
 
 
 class ConvLogMel(nn.Module):

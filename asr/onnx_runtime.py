@@ -19,6 +19,8 @@ from asr.errors import AsrError
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
 
+FORMAT = "asr-onnx/1"  # model.json's format tag, written by asr.export
+
 
 def encoder_frames(feature_frames: int) -> int:
     """Frames out of the conv front end (asr.model.subsampled_lengths, without torch)."""
@@ -48,7 +50,7 @@ class OnnxTranscriber:
         if not meta_path.exists():
             raise AsrError(str(folder), "not an exported model folder (no model.json)")
         self.meta = json.loads(meta_path.read_text())
-        if self.meta.get("format") != "asr-onnx/1":
+        if self.meta.get("format") != FORMAT:
             raise AsrError(str(meta_path), f"unknown format {self.meta.get('format')!r}")
 
         self.features = self._session(folder / "features.onnx", threads)
@@ -57,8 +59,8 @@ class OnnxTranscriber:
         self.sample_rate = features["sample_rate"]
         self.settings = SimpleNamespace(sample_rate=self.sample_rate)  # what asr eval reads
         self.win_length = round(features["sample_rate"] * features["win_ms"] / 1000)
-        hop = round(features["sample_rate"] * features["hop_ms"] / 1000)
-        self.frame_seconds = self.meta["subsampling"] * hop / self.sample_rate
+        self.hop = round(features["sample_rate"] * features["hop_ms"] / 1000)
+        self.frame_seconds = self.meta["subsampling"] * self.hop / self.sample_rate
         self.mean = np.asarray(self.meta["stats"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
         self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
@@ -111,7 +113,6 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
         self.frontend = self._session(Path(folder) / "frontend.onnx", threads)
         self.encoder_step = self._session(Path(folder) / "step.onnx", threads)
         self.rules = rules
-        self.hop = round(self.sample_rate * self.meta["config"]["features"]["hop_ms"] / 1000)
         self.n_mels = self.meta["config"]["features"]["n_mels"]
 
     def new_beam_decoder(self):
