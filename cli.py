@@ -37,13 +37,23 @@ HotwordBonusOption = Annotated[
 ]
 
 
+def is_export(model, *decoding) -> bool:
+    """Whether `model` is an `asr export` folder (run on onnxruntime); those decode greedily,
+    so decoding flags asking for a beam search are refused."""
+    from asr.onnx_runtime import is_onnx_folder
+
+    if not is_onnx_folder(model):
+        return False
+    if beam_options(*decoding) is not None:
+        fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
+    return True
+
+
 def load_transcriber(model, *decoding):
     """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder."""
-    from asr.onnx_runtime import OnnxTranscriber, is_onnx_folder
+    if is_export(model, *decoding):
+        from asr.onnx_runtime import OnnxTranscriber
 
-    if is_onnx_folder(model):
-        if beam_options(*decoding) is not None:
-            fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
         return OnnxTranscriber(model)
     from asr.transcribe import Transcriber
 
@@ -241,7 +251,6 @@ def live(
     import sys
 
     from asr import live as live_audio
-    from asr.onnx_runtime import OnnxRecognizer, is_onnx_folder, load_audio_np
     from asr.stream import EndpointRules
 
     if list_devices:
@@ -249,18 +258,17 @@ def live(
         return
     if chunk_ms <= 0:
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
-    loader = None
+    rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
-    if is_onnx_folder(model):  # onnxruntime, no torch
-        if beam_options(*decoding) is not None:
-            fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
-        recognizer = OnnxRecognizer(model, EndpointRules(min_trailing_blank_s=endpoint_ms / 1000))
-        loader = load_audio_np
+    loader = None
+    if is_export(model, *decoding):  # onnxruntime, no torch
+        from asr.onnx_runtime import OnnxRecognizer, load_audio_np
+
+        recognizer, loader = OnnxRecognizer(model, rules), load_audio_np
     else:
         from asr.checkpoint import STREAMING_MODEL
         from asr.streaming import Recognizer
 
-        rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
         recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*decoding))
     rate = recognizer.settings.sample_rate
     if input_file is not None:

@@ -141,3 +141,20 @@ def test_cli_live_runs_the_exported_folder_without_torch(exported):
     assert proc.returncode == 0, proc.stderr
     finals = [json.loads(x) for x in proc.stdout.splitlines() if '"final"' in x]
     assert " ".join(f["text"] for f in finals) == transcriber.transcribe_file(path).text
+
+
+@pytest.mark.parametrize("command", ["transcribe", "live"])
+def test_cli_refuses_beam_search_on_an_exported_folder(exported, command):
+    """Exported models decode greedily: asking for a beam is one clear error, not ignored."""
+    tmp, _, _ = exported
+    path = tmp / "b.wav"
+    sf.write(str(path), noise(8000, seed=7).numpy(), 16000)
+    audio = ["--input", str(path)] if command == "live" else [str(path)]
+    proc = subprocess.run([sys.executable, "-m", "cli", command, *audio, "--model",
+                           str(tmp / "onnx"), "--beam", "4"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"asr: error: {tmp / 'onnx'}: exported models decode greedily "
+        "(no --beam/--lm/--vocab/--hotwords)"
+    )
