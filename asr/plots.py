@@ -11,15 +11,32 @@ def manifest_label(path: str) -> str:
     return p.parent.name if p.stem in ("manifest", "data") else p.stem
 
 
-def plot_training_curves(history: list[dict], path: str | Path) -> None:
-    """Loss and every validation WER per epoch, side by side."""
+def _pyplot():
+    """matplotlib's pyplot on the Agg backend: files only, no display needed."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save_panels(plt, fig, axes, path) -> None:
+    """Grid every panel, add a legend where lines are labelled, write the PNG, free the figure."""
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_training_curves(history: list[dict], path: str | Path) -> None:
+    """Loss and every validation WER per epoch, side by side."""
     if not history:
         return
+    plt = _pyplot()
     epochs = [r["epoch"] for r in history]
     fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["loss"] for r in history], marker="o")
@@ -28,22 +45,12 @@ def plot_training_curves(history: list[dict], path: str | Path) -> None:
         label = manifest_label(key[len("wer:") :])
         ax_wer.plot(epochs, [r.get(key) for r in history], marker="o", label=label)
     ax_wer.set(xlabel="epoch", ylabel="WER", title="validation WER (greedy)")
-    if ax_wer.lines:
-        ax_wer.legend(fontsize=8)
-    ax_wer.grid(alpha=0.3)
-    ax_loss.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save_panels(plt, fig, (ax_loss, ax_wer), path)
 
 
 def plot_encoder_comparison(histories: dict[str, list[dict]], path: str | Path) -> None:
     """Training loss and first validation set's WER against step, one line per encoder."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(10, 4))
     for name, history in histories.items():
         if not history:
@@ -56,23 +63,13 @@ def plot_encoder_comparison(histories: dict[str, list[dict]], path: str | Path) 
             ax_wer.set_title(f"validation WER, {manifest_label(key[len('wer:') :])} (greedy)")
     ax_loss.set(xlabel="step", ylabel="CTC loss (last batch)", title="training loss")
     ax_wer.set(xlabel="step", ylabel="WER")
-    for ax in (ax_loss, ax_wer):
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save_panels(plt, fig, (ax_loss, ax_wer), path)
 
 
 def plot_alignment(feats, log_probs, tokenizer, hyp, ref: str, frame_seconds: float, path) -> None:
     """One utterance: log-mel features, CTC posteriors of the symbols it used (blank apart),
     and the greedy hypothesis's words at their times, against the reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     probs = log_probs.exp()  # (T', V)
     used = sorted({int(i) for i in log_probs.argmax(-1)} - {tokenizer.blank_id})
     duration = log_probs.shape[0] * frame_seconds
