@@ -106,6 +106,11 @@ def word_latencies(rec, tokens, done_at, reference_words, speech_end) -> list[tu
     return out
 
 
+def p95(ascending: list[float]) -> float:
+    """95th percentile of sorted values (the nearest rank at or below it)."""
+    return ascending[min(len(ascending) - 1, int(0.95 * len(ascending)))]
+
+
 def speech_end(wave: torch.Tensor, rate: int, floor_db: float = 40.0) -> float:
     """End of the last 10 ms frame within floor_db of the loudest one: where speech stops."""
     hop = rate // 100
@@ -187,17 +192,16 @@ def main() -> None:
         hop = rec.settings.hop_length
         lookahead_ms = 1000 * (6 * hop + rec.settings.win_length - 4 * hop) / 16000
         lat = sorted(x for _, x in latencies) or [float("nan")]
-        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
         finals = sorted(x for last, x in latencies if last) or [float("nan")]
         params = loaded.model.num_parameters() / 1e6
         print(f"{name[-44:]:44} {params:6.2f}M {stream_s / audio_s:10.4f} "
               f"{offline_s / audio_s:11.4f} {stream_s / offline_s:5.2f}x "
               f"{args.chunk_ms + lookahead_ms:7.0f} {1000 * statistics.fmean(lat):7.0f}ms "
-              f"{1000 * p95:7.0f}ms {peak_mib:8.1f}")  # fmt: skip
+              f"{1000 * p95(lat):7.0f}ms {peak_mib:8.1f}")  # fmt: skip
         if latencies:
             print(f"  {len(lat)} correctly recognized words; the {len(finals)} utterance-final ones "
                   f"(timed from the end of speech): mean {1000 * statistics.fmean(finals):.0f} ms, "
-                  f"p95 {1000 * finals[min(len(finals) - 1, int(0.95 * len(finals)))]:.0f} ms")  # fmt: skip
+                  f"p95 {1000 * p95(finals):.0f} ms")  # fmt: skip
         else:
             print("  (no word matched the reference: latency is not measured for this model)")
 
