@@ -52,6 +52,7 @@ class TrainConfig:
     warmup_steps: int = 500  # linear warm-up, then inverse square-root decay
     grad_clip: float = 5.0  # max global gradient norm
     tbptt_frames: int = 0  # truncated BPTT segment in encoder frames (0: off; causal encoders only)
+    delay_penalty: float = 0.0  # CTC bonus for emitting early, nats per frame (streaming models)
     seed: int = 0
     num_threads: int = 1  # torch intra-op threads (the machines here have 2 cores)
     valid_max_utts: int = 0  # cap on validation utterances per epoch (0: all)

@@ -197,6 +197,45 @@ def synthesize(
         tmp.unlink(missing_ok=True)
 
 
+TIMED_VOICE = "cmu_us_slt_arctic_hts"  # held out of training, so timed audio is a fair test
+_WORD_TIMES = """(voice_{voice})
+(set! utt (utt.synth (Utterance Text "{text}")))
+(utt.save.wave utt "{wave}" 'riff)
+(mapcar (lambda (w) (format t "%s %f %f\\n" (item.name w) (item.feat w "word_start")
+                             (item.feat w "word_end"))) (utt.relation.items utt 'Word))
+"""
+
+
+def synthesize_timed(text: str, out_path: Path, voice: str = TIMED_VOICE) -> list[dict]:
+    """Festival reads `text` into a 16 kHz WAV and says where each word starts and ends.
+
+    Why: a latency benchmark needs the true end of every word; the synthesizer knows it
+    exactly, where a forced alignment is only an estimate. Nothing trims or stretches the
+    audio afterwards, so the times stay true. -> [{"word", "start", "end"}] (seconds).
+    """
+    out_path = Path(out_path)
+    raw, script = out_path.with_suffix(".raw.wav"), out_path.with_suffix(".scm")
+    quoted = text.replace("\\", " ").replace('"', " ")
+    script.write_text(_WORD_TIMES.format(voice=voice, text=quoted, wave=raw))
+    try:
+        listing = _run(["festival", "-b", str(script)])
+        # Half a second of silence after the last word, so an endpoint can follow it.
+        _run(["sox", "-D", str(raw), "-b", "16", "-c", "1", str(out_path),
+              "rate", str(SAMPLE_RATE), "pad", "0", "0.5"])  # fmt: skip
+    finally:
+        raw.unlink(missing_ok=True)
+        script.unlink(missing_ok=True)
+    words = []
+    for line in listing.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            words.append({"word": parts[0], "start": float(parts[1]), "end": float(parts[2])})
+    if [normalize_text(w["word"]) for w in words] != normalize_text(text).split():
+        said = " ".join(w["word"] for w in words)
+        raise SynthesisError(f"festival read {text!r} as other words: {said!r}")
+    return words
+
+
 def wav_duration(path: Path) -> float | None:
     """Duration of a readable, non-empty WAV at the corpus sample rate, else None."""
     import soundfile

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from asr.checkpoint import load_train_state, load_weights, save_model, save_train_state
 from asr.config import Config
+from asr.ctc import CTCObjective
 from asr.dataset import BatchMaker
 from asr.decoding import greedy_decode
 from asr.distributed import Distributed
@@ -125,7 +126,7 @@ def train(
         if show_progress:
             progress.console.print(_summary(record))
 
-    ctc = torch.nn.CTCLoss(blank=tokenizer.blank_id, zero_infinity=True)
+    ctc = CTCObjective(tokenizer.blank_id, cfg.delay_penalty)
     with _progress(show_progress) as progress:
         while state["epoch"] < cfg.epochs and not _done(state, cfg):
             batches = ranks.shard(length_bucketed_batches(
@@ -142,7 +143,7 @@ def train(
                 torch.manual_seed(step_seed)
                 batch = data.make(indices, stats, config.augment, gen)
                 log_probs, out_lens = net(batch.feats, batch.feat_lens, cfg.tbptt_frames)
-                loss = ctc(log_probs.transpose(0, 1), batch.targets, out_lens, batch.target_lens)
+                loss = ctc(log_probs, out_lens, batch.targets, batch.target_lens)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)  # DDP-averaged

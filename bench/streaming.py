@@ -11,9 +11,11 @@ which measures speed and memory only), prints:
   - partial latency at real-time pace: from the end of each word in the audio to the moment
     its last letter shows in a partial (mean and 95th percentile). Chunk i "arrives" when its
     last sample has been spoken and is decoded once the decoder is free, so a slow decoder
-    queues up and shows as latency. Word ends in the audio come from forcing the true
-    transcript through the offline --reference model (default: the bundled BiLSTM), whose
-    CTC spikes sit on the acoustics; only words the streaming model gets right count;
+    queues up and shows as latency. Word ends in the audio are the manifest's own word
+    times where its lines carry them ("words": [{word, start, end}], as the synthesizer
+    reports them in recipes/synth/local/timed.py: the truth); otherwise they come from
+    forcing the true transcript through the offline --reference model (default: the bundled
+    BiLSTM), an estimate. Only words the streaming model gets right count;
   - peak memory (resident set high-water mark while decoding, over the process baseline).
 """
 
@@ -31,7 +33,7 @@ import torchaudio
 from asr.audio import load_audio
 from asr.checkpoint import DEFAULT_MODEL, STREAMING_MODEL, LoadedModel, load_model
 from asr.config import load_config
-from asr.decoding import collapse_path, words_from_tokens
+from asr.decoding import Word, collapse_path, words_from_tokens
 from asr.features import FeatureStats
 from asr.manifest import read_manifest
 from asr.model import CTCModel
@@ -81,7 +83,9 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
     return compute, tokens, done_at
 
 
-def word_latencies(rec, tokens, done_at, reference_words, speech_end) -> list[tuple[bool, float]]:
+def word_latencies(
+    rec, tokens, done_at, reference_words, speech_end: float | None
+) -> list[tuple[bool, float]]:
     """Seconds from each word's end in the audio to its last letter's appearance, for the
     words that the minimum-edit alignment (the one WER counts) finds correct: a repeated word
     is never paired with another occurrence of itself far away."""
@@ -100,9 +104,11 @@ def word_latencies(rec, tokens, done_at, reference_words, speech_end) -> list[tu
             frame = ends[chunk.hyp_start_idx + k]
             shown = done_at[min(frame, len(done_at) - 1)]
             i = chunk.ref_start_idx + k
-            # The last word ends where the speech does: energy marks that better than a spike.
+            # Without true times the last word ends where the speech does: energy marks that
+            # better than a spike.
             last = i == len(reference_words) - 1
-            out.append((last, shown - (speech_end if last else reference_words[i].end)))
+            end = speech_end if last and speech_end is not None else reference_words[i].end
+            out.append((last, shown - end))
     return out
 
 
@@ -164,10 +170,18 @@ def main() -> None:
     utts = read_manifest(args.manifest)[: args.utts]
     waves = [load_audio(u.audio, 16000) for u in utts]
     audio_s = sum(len(w) for w in waves) / 16000
-    reference = Transcriber(load_model(args.reference))
-    ref_words = [true_word_ends(reference, w, u.text) for w, u in zip(waves, utts, strict=True)]
+    timed = all("words" in u.extra for u in utts)
+    if timed:
+        ref_words = [[Word(**w) for w in u.extra["words"]] for u in utts]
+        # True times: the last word's end is known too, no energy estimate needed.
+        ends = [None] * len(utts)
+    else:
+        reference = Transcriber(load_model(args.reference))
+        ref_words = [true_word_ends(reference, w, u.text) for w, u in zip(waves, utts, strict=True)]
+        ends = [speech_end(w, 16000) for w in waves]
     print(f"{len(waves)} utterances, {audio_s:.1f} s of audio from {args.manifest}; "
-          f"chunk {args.chunk_ms:g} ms; 1 thread")  # fmt: skip
+          f"chunk {args.chunk_ms:g} ms; 1 thread; word ends "
+          f"{'from the manifest (true times)' if timed else 'forced-aligned by ' + str(args.reference)}")  # fmt: skip
     header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
               f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
     print(header)
@@ -179,10 +193,10 @@ def main() -> None:
         baseline = rss_kib("VmRSS")
         peak_rss_reset()
         stream_s, latencies = 0.0, []
-        for wave, words in zip(waves, ref_words, strict=True):
+        for wave, words, end in zip(waves, ref_words, ends, strict=True):
             spent, tokens, done_at = stream_file(rec, wave, chunk)
             stream_s += spent
-            latencies += word_latencies(rec, tokens, done_at, words, speech_end(wave, 16000))
+            latencies += word_latencies(rec, tokens, done_at, words, end)
         peak_mib = max(0, rss_kib("VmHWM") - baseline) / 1024
         started = time.perf_counter()
         for wave in waves:
@@ -200,7 +214,7 @@ def main() -> None:
               f"{1000 * p95(lat):7.0f}ms {peak_mib:8.1f}")  # fmt: skip
         if latencies:
             print(f"  {len(lat)} correctly recognized words; the {len(finals)} utterance-final ones "
-                  f"(timed from the end of speech): mean {1000 * statistics.fmean(finals):.0f} ms, "
+                  f"(timed from {'their true end' if timed else 'the end of speech'}): mean {1000 * statistics.fmean(finals):.0f} ms, "
                   f"p95 {1000 * p95(finals):.0f} ms")  # fmt: skip
         else:
             print("  (no word matched the reference: latency is not measured for this model)")

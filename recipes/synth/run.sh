@@ -48,6 +48,8 @@ fi
 
 if run_stage 1; then
   python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test" --voices heldout
+  # The same held-out voice and sentences with true word times: the streaming latency bench.
+  python "$here/local/timed.py" --text "$work/text/heldout.txt" --out "$work/synth_timed"
   python "$here/local/synthesize.py" --text "$work/text/dev.txt" --out "$work/synth_dev" --voices train --seed 7
   python "$here/local/synthesize.py" --text "$work/text/train.txt" --out "$work/synth_train" --voices train --max-hours "$hours"
 fi
