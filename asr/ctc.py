@@ -36,10 +36,12 @@ class CTCObjective:
         every alignment shares, are added back: the value and gradient are those of the
         unnormalized penalized objective.
         """
-        frames = torch.arange(log_probs.shape[1], dtype=log_probs.dtype)
-        centre = (lengths.to(log_probs.dtype) - 1) / 2
+        like = {"dtype": log_probs.dtype, "device": log_probs.device}
+        frames = torch.arange(log_probs.shape[1], **like)
+        frame_counts = lengths.to(**like)
+        centre = (frame_counts - 1) / 2
         bonus = self.delay_penalty * (centre[:, None] - frames[None, :])  # (B, T)
-        non_blank = torch.ones(log_probs.shape[-1], dtype=log_probs.dtype)
+        non_blank = torch.ones(log_probs.shape[-1], **like)
         non_blank[self.blank] = 0
         shifted = log_probs + bonus[..., None] * non_blank
         log_norm = shifted.logsumexp(dim=-1)  # (B, T)
@@ -47,6 +49,6 @@ class CTCObjective:
             (shifted - log_norm[..., None]).transpose(0, 1), targets, lengths, target_lengths,
             blank=self.blank, reduction="none", zero_infinity=True,
         )  # fmt: skip
-        valid = frames[None, :] < lengths[:, None]
+        valid = frames[None, :] < frame_counts[:, None]
         feasible = loss > 0  # zero_infinity zeroes the impossible ones: keep them at zero
         return torch.where(feasible, loss - (log_norm * valid).sum(dim=1), torch.zeros_like(loss))
