@@ -330,6 +330,19 @@ def export(
 
 @app.command()
 @user_errors
+def average(
+    models: Annotated[list[Path], typer.Argument(help="Model files (snapshots of one run).")],
+    out: Annotated[Path, typer.Option("--out", help="The averaged model file.")],
+):
+    """Average the weights of several snapshots of one training run into one model file."""
+    from asr.average import average_models
+
+    average_models(models, out)
+    typer.echo(f"{out}: mean of {len(models)} models")
+
+
+@app.command()
+@user_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,

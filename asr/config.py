@@ -58,6 +58,7 @@ class TrainConfig:
     valid_max_utts: int = 0  # cap on validation utterances per epoch (0: all)
     valid_every: int = 0  # also validate (and keep the best) every this many steps (0: per epoch)
     checkpoint_every: int = 200  # steps between resumable checkpoints
+    keep_snapshots: int = 0  # keep the newest N validation snapshots for `asr average` (0: none)
 
 
 @dataclass

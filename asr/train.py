@@ -16,7 +16,13 @@ from pathlib import Path
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from asr.checkpoint import load_train_state, load_weights, save_model, save_train_state
+from asr.checkpoint import (
+    atomic_write,
+    load_train_state,
+    load_weights,
+    save_model,
+    save_train_state,
+)
 from asr.config import Config
 from asr.ctc import CTCObjective
 from asr.dataset import BatchMaker
@@ -119,6 +125,8 @@ def train(
         )
         info = {"epoch": epoch, "step": state["step"], "valid": record}
         checkpoint("last.safetensors", info)
+        if cfg.keep_snapshots:
+            _snapshot(out, state["step"], cfg.keep_snapshots)
         if first_wer < state["best_wer"] or not (out / "best.safetensors").exists():
             state["best_wer"] = min(first_wer, state["best_wer"])
             checkpoint("best.safetensors", info)
@@ -198,6 +206,17 @@ def _usable(utterances, tokenizer):
     if not keep:
         raise AsrError("train manifest", "no usable utterances (empty or too-long transcripts)")
     return keep
+
+
+def _snapshot(out: Path, step: int, keep: int) -> None:
+    """Keep last.safetensors as snapshots/step-N.safetensors too (the newest `keep` of them),
+    for `asr average`."""
+    folder = out / "snapshots"
+    folder.mkdir(exist_ok=True)
+    atomic_write(folder / f"step-{step}.safetensors", (out / "last.safetensors").read_bytes())
+    kept = sorted(folder.glob("step-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))
+    for old in kept[:-keep]:
+        old.unlink()
 
 
 def _done(state: dict, cfg) -> bool:

@@ -114,10 +114,15 @@ def test_resume_without_state_is_an_error(tone_manifest, tmp_path):
 
 def test_valid_every_scores_mid_epoch_and_keeps_the_best(tone_manifest, tmp_path):
     # 3.5 s of audio in 3 s batches: 2 batches per epoch, so every other step is mid-epoch.
-    cfg = tiny_config(epochs=2, valid_every=1)
+    cfg = tiny_config(epochs=2, valid_every=1, keep_snapshots=2)
     result = train(cfg, tone_manifest, [tone_manifest], tmp_path / "v", show_progress=False)
     epochs = [r["epoch"] for r in result.history]
     assert epochs == [0.5, 1, 1.5, 2], epochs
+    # Every validation writes a snapshot; only the newest two are kept, the last one is last.
+    snapshots = sorted(p.name for p in (tmp_path / "v" / "snapshots").iterdir())
+    assert snapshots == ["step-3.safetensors", "step-4.safetensors"]
+    last = (tmp_path / "v" / "last.safetensors").read_bytes()
+    assert (tmp_path / "v" / "snapshots" / "step-4.safetensors").read_bytes() == last
     assert all(f"wer:{tone_manifest}" in r for r in result.history)
     assert result.best_wer == min(r[f"wer:{tone_manifest}"] for r in result.history)
     assert load_model(tmp_path / "v" / "best.safetensors").config.model.hidden == 48

@@ -1,0 +1,42 @@
+"""`asr average`: the mean of snapshots' weights, refusing files of another model."""
+
+import torch
+from typer.testing import CliRunner
+
+from asr.average import average_models
+from asr.checkpoint import load_model, save_model
+from asr.config import Config, ModelConfig
+from asr.features import FeatureStats
+from asr.model import CTCModel
+from asr.text import CharTokenizer
+from cli import app
+
+
+def _model_file(path, seed: int, hidden: int = 16):
+    torch.manual_seed(seed)
+    config = Config(model=ModelConfig(encoder="gru", hidden=hidden, layers=1, frontend_channels=4))
+    model = CTCModel(config.model, config.features.n_mels, 29)
+    stats = FeatureStats(torch.zeros(80), torch.ones(80))
+    save_model(path, model, config, CharTokenizer(), stats, {"step": seed})
+    return model.state_dict()
+
+
+def test_average_is_the_mean_of_the_weights(tmp_path):
+    weights = [_model_file(tmp_path / f"{i}.safetensors", seed=i) for i in range(3)]
+    paths = [tmp_path / f"{i}.safetensors" for i in range(3)]
+    average_models(paths, tmp_path / "avg.safetensors")
+    averaged = load_model(tmp_path / "avg.safetensors")
+    for key, value in averaged.model.state_dict().items():
+        expected = sum(w[key] for w in weights) / 3
+        assert torch.allclose(value, expected, atol=1e-6), key
+    assert averaged.info["averaged"] == [str(p) for p in paths]
+
+
+def test_cli_refuses_to_average_different_models(tmp_path):
+    _model_file(tmp_path / "a.safetensors", seed=0)
+    _model_file(tmp_path / "b.safetensors", seed=1, hidden=24)
+    result = CliRunner().invoke(app, ["average", str(tmp_path / "a.safetensors"),
+                                      str(tmp_path / "b.safetensors"), "--out", str(tmp_path / "o")])  # fmt: skip
+    assert result.exit_code == 1
+    assert "b.safetensors: model or feature config differs" in result.output
+    assert not (tmp_path / "o").exists()
