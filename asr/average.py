@@ -23,10 +23,7 @@ def average_models(paths: list[str | Path], out: str | Path) -> LoadedModel:
     total = {k: v.double().clone() for k, v in first.model.state_dict().items()}
     for path in paths[1:]:
         other = load_model(path)
-        if (
-            other.config.model != first.config.model
-            or other.config.features != first.config.features
-        ):
+        if not other.config.same_model(first.config):
             raise AsrError(str(path), f"model or feature config differs from {paths[0]}")
         if other.tokenizer.to_dict() != first.tokenizer.to_dict():
             raise AsrError(str(path), f"tokenizer differs from {paths[0]}")

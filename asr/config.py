@@ -71,6 +71,11 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def same_model(self, other: Config) -> bool:
+        """Same network and features: weights and feature statistics carry over between the
+        two (training and augmentation settings may differ)."""
+        return self.model == other.model and self.features == other.features
+
 
 def config_from_dict(data: dict, where: str = "config") -> Config:
     """Build a Config, rejecting unknown keys and wrong types with the dotted key in the message."""

@@ -4,7 +4,8 @@ Why the penalty: CTC does not care when a token is emitted, and a causal model l
 wait for more right context before it commits, which a live caption shows as lag. Adding
 lambda * (centre - t) to every non-blank log-probability at frame t (as icefall's delay-
 penalized transducer and delay-penalized CTC do) makes alignments that emit earlier score
-higher, so the model learns to spike sooner; lambda is in nats per 40 ms frame.
+higher, so the model learns to spike sooner; lambda is in nats per encoder frame (40 ms
+with the default 10 ms hop and 4x subsampling).
 """
 
 from __future__ import annotations

@@ -228,7 +228,7 @@ def _initialize(path, config, model) -> FeatureStats:
     from asr.checkpoint import load_model
 
     start = load_model(path)
-    if start.config.model != config.model or start.config.features != config.features:
+    if not start.config.same_model(config):
         raise AsrError(str(path), "--init model has a different model or feature config")
     load_weights(model, start.model.state_dict(), str(path))
     return start.stats

@@ -179,9 +179,10 @@ def main() -> None:
         reference = Transcriber(load_model(args.reference))
         ref_words = [true_word_ends(reference, w, u.text) for w, u in zip(waves, utts, strict=True)]
         ends = [speech_end(w, 16000) for w in waves]
+    ends_from = "from the manifest (true times)" if timed else f"forced-aligned by {args.reference}"
+    final_ends = "their true end" if timed else "the end of speech"
     print(f"{len(waves)} utterances, {audio_s:.1f} s of audio from {args.manifest}; "
-          f"chunk {args.chunk_ms:g} ms; 1 thread; word ends "
-          f"{'from the manifest (true times)' if timed else 'forced-aligned by ' + str(args.reference)}")  # fmt: skip
+          f"chunk {args.chunk_ms:g} ms; 1 thread; word ends {ends_from}")  # fmt: skip
     header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
               f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
     print(header)
@@ -214,7 +215,7 @@ def main() -> None:
               f"{1000 * p95(lat):7.0f}ms {peak_mib:8.1f}")  # fmt: skip
         if latencies:
             print(f"  {len(lat)} correctly recognized words; the {len(finals)} utterance-final ones "
-                  f"(timed from {'their true end' if timed else 'the end of speech'}): mean {1000 * statistics.fmean(finals):.0f} ms, "
+                  f"(timed from {final_ends}): mean {1000 * statistics.fmean(finals):.0f} ms, "
                   f"p95 {1000 * p95(finals):.0f} ms")  # fmt: skip
         else:
             print("  (no word matched the reference: latency is not measured for this model)")
