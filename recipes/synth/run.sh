@@ -9,7 +9,8 @@
 #
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
 # 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
-# 7 a 3-gram word LM on the training text (KenLM) and beam-search evaluation with it.
+# 7 a 3-gram word LM on the training text (KenLM; bundled as asr/models/lm.arpa.gz with
+# --bundle default) and beam-search evaluation with it.
 # Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts and the 300
 # sentences of heldout.txt (synthetic test), the speechocean762 test speakers, and FSDD
 # speakers lucas (dev) and george (test).
@@ -101,7 +102,9 @@ fi
 if run_stage 7; then
   # The LM reads only the training sentences: the held-out ones stay held out.
   [ -f "$work/lm3.arpa" ] || "$here/../lm/make_lm.sh" "$work/text/train.txt" "$work/lm3.arpa" 3 "$work/tools"
-  for decoding in "" "--beam 16" "--beam 16 --lm $work/lm3.arpa"; do
+  # The bundled LM: what `asr transcribe`/`asr eval` decode the bundled model with by default.
+  [ "$bundle" = default ] && gzip -9 -n -c "$work/lm3.arpa" > asr/models/lm.arpa.gz
+  for decoding in "" "--beam 32" "--lm $work/lm3.arpa"; do
     echo "== synth_test ${decoding:-greedy}"
     # shellcheck disable=SC2086
     asr eval "$work/synth_test/manifest.jsonl" --model "$exp/best.safetensors" $decoding
