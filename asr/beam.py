@@ -103,14 +103,12 @@ def _arpa_sections(path: Path) -> tuple[list[str], dict[int, list[str]]]:
 
 def is_arpa(path: Path) -> bool:
     """ARPA text, plain or gzipped (anything else is taken for a KenLM binary)."""
-    if _is_gzip(path):
-        with gzip.open(path, "rb") as f:
-            try:
-                return f.read(64).lstrip().startswith(b"\\data\\")
-            except (OSError, EOFError):
-                return False
-    with open(path, "rb") as f:
-        return f.read(64).lstrip().startswith(b"\\data\\")
+    opener = gzip.open if _is_gzip(path) else open
+    try:
+        with opener(path, "rb") as f:
+            return f.read(64).lstrip().startswith(b"\\data\\")
+    except (OSError, EOFError):  # a corrupt .gz: let KenLM name the problem
+        return False
 
 
 @contextlib.contextmanager
