@@ -11,7 +11,7 @@ from asr.checkpoint import load_model
 from asr.config import AugmentConfig, Config, ModelConfig, TrainConfig
 from asr.errors import AsrError
 from asr.evaluate import score
-from asr.train import STATE_FILE, train
+from asr.train import STATE_FILE, selection_score, train
 from asr.transcribe import Transcriber
 
 RATE = 16000
@@ -125,7 +125,20 @@ def test_valid_every_scores_mid_epoch_and_keeps_the_best(tone_manifest, tmp_path
     assert (tmp_path / "v" / "snapshots" / "step-4.safetensors").read_bytes() == last
     assert all(f"wer:{tone_manifest}" in r for r in result.history)
     assert result.best_wer == min(r[f"wer:{tone_manifest}"] for r in result.history)
-    assert load_model(tmp_path / "v" / "best.safetensors").config.model.hidden == 48
+    best = load_model(tmp_path / "v" / "best.safetensors")
+    assert best.config.model.hidden == 48
+    chosen = min(result.history, key=lambda r: selection_score(r, [tone_manifest]))
+    assert best.info["step"] == chosen["step"]
+
+
+def test_best_checkpoint_ties_on_wer_go_to_the_lower_cer():
+    """Early on every WER is 1.0 while CER falls: the first step must not win the tie."""
+    early = {"loss": 3.0, "wer:dev": 1.0, "cer:dev": 0.99}
+    later = {"loss": 2.5, "wer:dev": 1.0, "cer:dev": 0.70}
+    assert selection_score(later, ["dev"]) < selection_score(early, ["dev"])
+    assert selection_score({"loss": 2.0, "wer:dev": 0.9, "cer:dev": 0.8}, ["dev"]) < \
+        selection_score(later, ["dev"])  # fmt: skip
+    assert selection_score(later, []) < selection_score(early, [])  # no set: lower loss wins
 
 
 def test_init_starts_from_a_model_file_and_refuses_another_shape(tone_manifest, tmp_path):

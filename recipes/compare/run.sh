@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # BiLSTM vs GRU vs Mamba: each encoder at about the same parameter count, trained on the same
 # manifest for the same number of steps with the same batches, then scored on the same test
-# sets; writes $out/table.md (parameters, WER/CER per test set, training seconds per epoch,
+# sets with the final weights (equal steps, not each run's best); writes $out/table.md (parameters, WER/CER per test set, training seconds per epoch,
 # single-thread decoding RTF) and $out/curves.png (validation WER per encoder against step).
 #
 #   recipes/compare/run.sh --train T.jsonl --valid V.jsonl --test NAME=MANIFEST[=VOCAB] ...
@@ -60,7 +60,7 @@ for enc in $encoders; do
     IFS='=' read -r name manifest vocab <<<"$t"
     extra=()
     [ -n "${vocab:-}" ] && extra=(--vocab "$vocab")
-    asr eval "$manifest" --model "$exp/best.safetensors" --json "${extra[@]}" >"$exp/eval_$name.json"
+    asr eval "$manifest" --model "$exp/last.safetensors" --json "${extra[@]}" >"$exp/eval_$name.json"
   done
 done
 python "$(dirname "$0")/local/table.py" --train "$train" --out "$out" $encoders

@@ -2,7 +2,7 @@
 
     python recipes/compare/local/table.py --train T.jsonl --out DIR ENCODER...
 
-Reads DIR/ENCODER/{history.json, best.safetensors, eval_NAME.json} as run.sh leaves them.
+Reads DIR/ENCODER/{history.json, last.safetensors, eval_NAME.json} as run.sh leaves them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def main() -> None:
         }
         tests = tests or list(evals)
         speed = sum(r["audio_seconds_per_second"] for r in history) / len(history)
-        params = load_model(exp / "best.safetensors").model.num_parameters() / 1e6
+        params = load_model(exp / "last.safetensors").model.num_parameters() / 1e6
         cells = [f"{evals[t]['wer']:.3f} / {evals[t]['cer']:.3f}" for t in tests]
         rtf = sum(e["rtf"] for e in evals.values()) / len(evals)
         rows.append([enc, f"{params:.2f} M", str(history[-1]["step"]), *cells,
