@@ -60,8 +60,10 @@ def is_export(model, *decoding) -> bool:
     return True
 
 
-def load_transcriber(model, *decoding):
-    """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder."""
+def load_transcriber(model, no_lm, beam, lm, *rest):
+    """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder;
+    the bundled model comes with the bundled LM unless `no_lm`."""
+    decoding = (beam, lm_or_bundled(model, lm, no_lm), *rest)
     if is_export(model, *decoding):
         from asr.onnx_runtime import OnnxTranscriber
 
@@ -136,16 +138,8 @@ def transcribe(
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.errors import AsrError
 
-    transcriber = load_transcriber(
-        model,
-        beam,
-        lm_or_bundled(model, lm, no_lm),
-        lm_weight,
-        word_bonus,
-        vocab,
-        hotwords,
-        hotword_bonus,
-    )
+    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    transcriber = load_transcriber(model, no_lm, *decoding)
     failures = 0
     for path in audio:
         try:
@@ -194,16 +188,8 @@ def evaluate(
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
     from asr.evaluate import evaluate_manifest
 
-    transcriber = load_transcriber(
-        model,
-        beam,
-        lm_or_bundled(model, lm, no_lm),
-        lm_weight,
-        word_bonus,
-        vocab,
-        hotwords,
-        hotword_bonus,
-    )
+    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    transcriber = load_transcriber(model, no_lm, *decoding)
     scores = evaluate_manifest(transcriber, manifest, report, trn, plot)
     if json_output:
         typer.echo(json.dumps(scores.to_dict()))
