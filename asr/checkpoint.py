@@ -64,7 +64,7 @@ def atomic_write(path: str | Path, data: bytes) -> None:
 
 
 def save_model(path, model: CTCModel, config: Config, tokenizer, stats: FeatureStats, info=None):
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     tensors["stats.mean"] = stats.mean.contiguous()
     tensors["stats.std"] = stats.std.contiguous()
     header = {

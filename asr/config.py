@@ -55,6 +55,8 @@ class TrainConfig:
     delay_penalty: float = 0.0  # CTC bonus for emitting early, nats per frame (streaming models)
     seed: int = 0
     num_threads: int = 1  # torch intra-op threads (the machines here have 2 cores)
+    device: str = "cpu"  # where the model trains: cpu, cuda, cuda:N, or auto (cuda if present)
+    workers: int = 0  # processes that build batches ahead of the model (0: in the training loop)
     valid_max_utts: int = 0  # cap on validation utterances per epoch (0: all)
     valid_every: int = 0  # also validate (and keep the best) every this many steps (0: per epoch)
     checkpoint_every: int = 200  # steps between resumable checkpoints
@@ -141,6 +143,11 @@ def _check(hint, value, where: str, key: str):
         raise TypeError("union config fields are not supported")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):
+        try:  # YAML 1.1 reads 5e-4 (no dot) as a string; people write it anyway
+            return float(value)
+        except ValueError:
+            pass
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise AsrError(where, f"'{key}' must be {hint.__name__}, got {value!r}")
     return value

@@ -37,6 +37,18 @@ class AudioCache:
             self._waves[key] = (wave.clamp(-1, 1) * 32767).round().to(torch.int16)
         return self._waves[key].float() / 32767
 
+    def paths(self) -> list[str]:
+        return list(self._waves)
+
+    def stored(self, path) -> torch.Tensor:
+        """The int16 samples of `path`, decoding it first if needed (to hand to `put`)."""
+        self.get(path)
+        return self._waves[str(path)]
+
+    def put(self, path, samples: torch.Tensor) -> None:
+        """Store int16 samples that `stored` gave (e.g. decoded in another process)."""
+        self._waves[str(path)] = samples
+
 
 class BatchMaker:
     def __init__(self, utterances: list[Utterance], settings: FeatureSettings, tokenizer):

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from asr.batch_loader import preload, step_batches, step_seed
 from asr.checkpoint import (
     atomic_write,
     load_train_state,
@@ -25,7 +26,7 @@ from asr.checkpoint import (
 )
 from asr.config import Config
 from asr.ctc import CTCObjective
-from asr.dataset import BatchMaker
+from asr.dataset import Batch, BatchMaker
 from asr.decoding import greedy_decode
 from asr.distributed import Distributed
 from asr.errors import AsrError
@@ -81,6 +82,7 @@ def train(
     ranks = Distributed.from_env()
     show_progress = show_progress and ranks.main
     torch.set_num_threads(cfg.num_threads)
+    device = training_device(cfg.device)
     tokenizer = CharTokenizer()
     data = BatchMaker(_usable(read_manifest(train_manifest), tokenizer), config.features, tokenizer)
     valid = {
@@ -101,7 +103,10 @@ def train(
             raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
         stats = _initialize(init, config, model) if init else data.compute_stats()
     ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
+    model.to(device)
+    _optimizer_to(optimizer, device)
     net = ranks.wrap(model)
+    preload(data, cfg.workers)
     if ranks.main:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -126,7 +131,7 @@ def train(
             return
         record = {"epoch": epoch, "step": state["step"], "loss": loss,
                   "audio_seconds_per_second": speed}  # fmt: skip
-        record.update(_validate(model, valid, stats, tokenizer, cfg.valid_max_utts))
+        record.update(_validate(model, valid, stats, tokenizer, cfg.valid_max_utts, device))
         state["history"].append(record)
         score = selection_score(record, valid_manifests)
         info = {"epoch": epoch, "step": state["step"], "valid": record}
@@ -153,11 +158,14 @@ def train(
             )
             started, seconds = time.perf_counter(), 0.0
             model.train()
-            for indices in batches[state["batch"] :]:
-                step_seed = cfg.seed * 1_000_003 + state["step"] + ranks.rank * 1_000_000_007
-                gen = torch.Generator().manual_seed(step_seed)
-                torch.manual_seed(step_seed)
-                batch = data.make(indices, stats, config.augment, gen)
+            plan = [
+                (step_seed(cfg.seed, state["step"] + k, ranks.rank), indices)
+                for k, indices in enumerate(batches[state["batch"] :])
+            ]
+            made = step_batches(data, plan, stats, config.augment, cfg.workers)
+            for seed, _ in plan:
+                batch = _to_device(next(made), device)
+                torch.manual_seed(seed)  # dropout
                 log_probs, out_lens = net(batch.feats, batch.feat_lens, cfg.tbptt_frames)
                 loss = ctc(log_probs, out_lens, batch.targets, batch.target_lens)
                 optimizer.zero_grad(set_to_none=True)
@@ -190,6 +198,7 @@ def train(
                     save_state()
                 if _done(state, cfg):
                     break
+            made.close()  # stops the batch workers when max_steps ended the epoch early
             if state["batch"] < len(batches):
                 break  # stopped by max_steps inside the epoch: resume picks it up here
             state["epoch"] += 1
@@ -201,6 +210,37 @@ def train(
     if not in_sync:
         raise AsrError(f"rank {ranks.rank}", "weights differ between ranks after training")
     return TrainResult(state["step"], state["best_wer"], state["history"])
+
+
+def training_device(name: str) -> torch.device:
+    """`train.device` -> a torch device; `auto` picks the GPU when there is one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise AsrError(
+            "config", f"train.device '{name}' is not a device (cpu, cuda, cuda:N, auto)"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise AsrError("config", f"train.device is '{name}' but torch sees no CUDA GPU here")
+    return device
+
+
+def _to_device(batch: Batch, device: torch.device) -> Batch:
+    if device.type == "cpu":
+        return batch
+    move = lambda t: t.to(device, non_blocking=True)
+    return Batch(move(batch.feats), batch.feat_lens, move(batch.targets), batch.target_lens,
+                 batch.seconds)  # fmt: skip
+
+
+def _optimizer_to(optimizer, device: torch.device) -> None:
+    """Resumed optimizer state is loaded onto the CPU; move it where the weights are."""
+    for per_param in optimizer.state.values():
+        for key, value in per_param.items():
+            if torch.is_tensor(value) and key != "step":
+                per_param[key] = value.to(device)
 
 
 def _usable(utterances, tokenizer):
@@ -255,7 +295,7 @@ def _resume(path, config, model, optimizer, scheduler, state) -> FeatureStats:
 
 
 @torch.no_grad()
-def _validate(model, valid: dict, stats, tokenizer, max_utts: int) -> dict:
+def _validate(model, valid: dict, stats, tokenizer, max_utts: int, device) -> dict:
     """Greedy WER and CER on each validation manifest."""
     model.eval()
     frame_seconds = SUBSAMPLING * 0.01
@@ -266,7 +306,8 @@ def _validate(model, valid: dict, stats, tokenizer, max_utts: int) -> dict:
         for start in range(0, count, 16):
             indices = list(range(start, min(start + 16, count)))
             batch = maker.make(indices, stats)
-            log_probs, out_lens = model(batch.feats, batch.feat_lens)
+            log_probs, out_lens = model(batch.feats.to(device), batch.feat_lens)
+            log_probs = log_probs.float().cpu()
             for i, idx in enumerate(indices):
                 hyps.append(
                     greedy_decode(log_probs[i, : out_lens[i]], tokenizer, frame_seconds).text

@@ -40,3 +40,11 @@ def test_overrides_and_int_to_float(tmp_path):
 def test_round_trip_through_dict():
     cfg = Config()
     assert config_from_dict(cfg.to_dict()) == cfg
+
+
+def test_exponent_without_a_dot_is_a_float():
+    """YAML 1.1 reads `5e-4` as a string; as a float field it means 0.0005."""
+    cfg = load_config("configs/blstm.yaml", ["train.lr=5e-4"])
+    assert cfg.train.lr == 5e-4
+    with pytest.raises(AsrError, match="must be float"):
+        load_config("configs/blstm.yaml", ["train.lr=fast"])

@@ -158,3 +158,31 @@ def test_init_starts_from_a_model_file_and_refuses_another_shape(tone_manifest, 
     with pytest.raises(AsrError, match="different model or feature config"):
         train(other, tone_manifest, [], tmp_path / "c", show_progress=False,
               init=tmp_path / "a" / "best.safetensors")  # fmt: skip
+
+
+def test_batch_workers_train_exactly_like_the_training_loop(tone_manifest, tmp_path):
+    """Workers build the same augmented batches in the same order: identical weights."""
+    augmented = {"speeds": [0.9, 1.0, 1.1], "noise_prob": 0.5, "freq_masks": 1, "time_masks": 1}
+    runs = {}
+    for workers in (0, 2):
+        cfg = tiny_config(epochs=3, max_steps=5, workers=workers)
+        for key, value in augmented.items():
+            setattr(cfg.augment, key, value)
+        train(cfg, tone_manifest, [], tmp_path / f"w{workers}", show_progress=False)
+        runs[workers] = torch.load(tmp_path / f"w{workers}" / STATE_FILE, weights_only=True)
+    assert runs[0]["step"] == runs[2]["step"] == 5
+    for key, value in runs[0]["model"].items():
+        assert torch.equal(value, runs[2]["model"][key]), key
+
+
+def test_training_device_is_checked_before_training(tone_manifest, tmp_path):
+    from asr.train import training_device
+
+    assert training_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(AsrError, match="not a device"):
+        training_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(AsrError, match="no CUDA GPU"):
+            train(
+                tiny_config(device="cuda"), tone_manifest, [], tmp_path / "r", show_progress=False
+            )

@@ -1,0 +1,71 @@
+"""Building training batches in worker processes, so a GPU is not left waiting on the CPU.
+
+Why a separate module: on a GPU the model takes a few milliseconds a step while decoding,
+perturbing and featurizing a batch takes the CPU far longer. Each batch depends only on its
+utterance indices and its step's seed, so workers build exactly the batches the training loop
+would have built itself, in the same order: results and --resume do not depend on `workers`.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from asr.dataset import AudioCache, BatchMaker
+
+
+def step_seed(seed: int, step: int, rank: int = 0) -> int:
+    """The seed of everything random in training step `step` (augmentation and dropout)."""
+    return seed * 1_000_003 + step + rank * 1_000_000_007
+
+
+class _StepBatches(Dataset):
+    def __init__(self, maker: BatchMaker, plan: list, stats, augment):
+        self.maker, self.plan, self.stats, self.augment = maker, plan, stats, augment
+
+    def __len__(self) -> int:
+        return len(self.plan)
+
+    def __getitem__(self, i: int):
+        seed, indices = self.plan[i]
+        return self.maker.make(
+            indices, self.stats, self.augment, torch.Generator().manual_seed(seed)
+        )
+
+
+def _one_thread(_worker: int) -> None:
+    torch.set_num_threads(1)  # each worker is one of many processes: no oversubscription
+
+
+def step_batches(maker: BatchMaker, plan: list, stats, augment, workers: int):
+    """Iterate the batches of `plan`, a list of (step seed, utterance indices), in order."""
+    if workers <= 0:
+        for seed, indices in plan:
+            yield maker.make(indices, stats, augment, torch.Generator().manual_seed(seed))
+        return
+    loader = DataLoader(
+        _StepBatches(maker, plan, stats, augment), batch_size=None, shuffle=False,
+        num_workers=workers, worker_init_fn=_one_thread, prefetch_factor=4,
+    )  # fmt: skip
+    yield from loader
+
+
+def _decode(job):
+    rate, paths = job
+    cache = AudioCache(rate)
+    return [(p, cache.stored(p)) for p in paths]
+
+
+def preload(maker: BatchMaker, workers: int, chunk: int = 64) -> None:
+    """Decode every training recording once, in parallel, into the maker's cache; batch
+    workers then share it (fork) instead of each decoding the corpus again every epoch."""
+    paths = sorted({str(u.audio) for u in maker.utterances} - set(maker.cache.paths()))
+    if workers <= 0 or not paths:
+        return
+    jobs = [(maker.settings.sample_rate, paths[i : i + chunk]) for i in range(0, len(paths), chunk)]
+    with ProcessPoolExecutor(workers) as pool:
+        for decoded in pool.map(_decode, jobs):
+            for path, wave in decoded:
+                maker.cache.put(path, wave)
