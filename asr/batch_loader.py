@@ -8,7 +8,10 @@ would have built itself, in the same order: results and --resume do not depend o
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -65,7 +68,17 @@ def preload(maker: BatchMaker, workers: int, chunk: int = 64) -> None:
     if workers <= 0 or not paths:
         return
     jobs = [(maker.settings.sample_rate, paths[i : i + chunk]) for i in range(0, len(paths), chunk)]
-    with ProcessPoolExecutor(workers) as pool:
-        for decoded in pool.map(_decode, jobs):
-            for path, wave in decoded:
-                maker.cache.put(path, wave)
+    # forkserver: a fork of a process that already runs CUDA or OpenMP threads can deadlock.
+    context = multiprocessing.get_context("forkserver")
+    try:
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_one_thread, initargs=(0,)
+        ) as pool:
+            for decoded in pool.map(_decode, jobs):
+                for path, wave in decoded:
+                    maker.cache.put(path, wave)
+    except BrokenProcessPool as err:
+        # Seen once on a 16-core GPU machine with two trainings at once. Decoding ahead only
+        # saves time: the batch workers decode what they need instead, slower but the same.
+        print(f"asr: warning: decoding the corpus ahead failed ({err}); "
+              "batch workers will decode as they go", file=sys.stderr)  # fmt: skip

@@ -103,10 +103,10 @@ def train(
             raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
         stats = _initialize(init, config, model) if init else data.compute_stats()
     ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
+    preload(data, cfg.workers)  # before CUDA starts threads in this process
     model.to(device)
     _optimizer_to(optimizer, device)
     net = ranks.wrap(model)
-    preload(data, cfg.workers)
     if ranks.main:
         out.mkdir(parents=True, exist_ok=True)
 

@@ -186,3 +186,54 @@ def test_training_device_is_checked_before_training(tone_manifest, tmp_path):
             train(
                 tiny_config(device="cuda"), tone_manifest, [], tmp_path / "r", show_progress=False
             )
+
+
+def test_a_broken_decoding_pool_falls_back_to_decoding_in_the_workers(
+    tone_manifest, monkeypatch, capsys
+):
+    """Decoding ahead is an optimisation: if its pool dies, training still gets its batches."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import asr.batch_loader as loader
+    from asr.dataset import BatchMaker
+    from asr.features import FeatureSettings
+    from asr.manifest import read_manifest
+    from asr.text import CharTokenizer
+
+    class DyingPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, jobs):
+            raise BrokenProcessPool("a process in the pool was terminated abruptly")
+
+    monkeypatch.setattr(loader, "ProcessPoolExecutor", DyingPool)
+    maker = BatchMaker(read_manifest(tone_manifest), FeatureSettings(), CharTokenizer())
+    loader.preload(maker, workers=2)
+    assert "batch workers will decode as they go" in capsys.readouterr().err
+    assert maker.cache.paths() == []
+    stats = maker.compute_stats()
+    batches = list(loader.step_batches(maker, [(1, [0, 1]), (2, [2])], stats, None, workers=2))
+    assert [b.feats.shape[0] for b in batches] == [2, 1]
+
+
+def test_preload_fills_the_cache_with_what_the_loop_would_decode(tone_manifest):
+    import asr.batch_loader as loader
+    from asr.dataset import BatchMaker
+    from asr.features import FeatureSettings
+    from asr.manifest import read_manifest
+    from asr.text import CharTokenizer
+
+    utterances = read_manifest(tone_manifest)
+    ahead = BatchMaker(utterances, FeatureSettings(), CharTokenizer())
+    loader.preload(ahead, workers=2)
+    assert sorted(ahead.cache.paths()) == sorted(str(u.audio) for u in utterances)
+    lazy = BatchMaker(utterances, FeatureSettings(), CharTokenizer())
+    for u in utterances:
+        assert torch.equal(ahead.cache.get(u.audio), lazy.cache.get(u.audio))
