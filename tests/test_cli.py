@@ -22,8 +22,8 @@ def run(*args):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 3 is open: the bundled model is under-trained (held-out-voice CER about 0.5) "
-    "and misspells the samples; strict, so this fails once it reads them right",
+    reason="issue 3 is open: the bundled model is under-trained (held-out-voice CER about 0.3) "
+    "and misspells two of the three samples; strict, so this fails once it reads them right",
 )
 def test_transcribe_bundled_samples_gives_known_transcripts():
     samples = bundled_samples()

@@ -5,6 +5,8 @@
 #                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 7]
 #                        [--init MODEL]  (stage 4 starts from MODEL's weights, e.g. the bundled one)
 #                        [--bundle default|streaming]  (stage 6: which bundled model it replaces)
+#                        [--set KEY=VALUE ...]  (stage 4 config overrides, e.g. on a GPU:
+#                         --set train.device=cuda --set train.workers=14 --set train.batch_seconds=480)
 # The streaming model: --config configs/gru.yaml --exp exp/gru --bundle streaming.
 #
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
@@ -25,6 +27,7 @@ init=""
 bundle=default  # stage 6 writes asr/models/$bundle.safetensors (streaming: the causal model)
 stage=0
 stop_stage=7
+overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) data=$2; shift 2 ;;
@@ -36,6 +39,7 @@ while [ $# -gt 0 ]; do
     --bundle) bundle=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     --stop-stage) stop_stage=$2; shift 2 ;;
+    --set) overrides+=(--set "$2"); shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -76,7 +80,7 @@ if run_stage 4; then
   resume=()
   if [ -f "$exp/train_state.pt" ]; then resume=(--resume)
   elif [ -n "$init" ]; then resume=(--init "$init"); fi  # go on from an earlier model file
-  asr train "$config" --train "$work/train.jsonl" --out "$exp" "${resume[@]}" \
+  asr train "$config" --train "$work/train.jsonl" --out "$exp" "${resume[@]}" "${overrides[@]}" \
     --valid "$work/dev.jsonl" --valid "$work/synth_test/manifest.jsonl" \
     --valid "$work/so762_test300.jsonl" --valid "$work/fsdd_test100.jsonl"
 fi
