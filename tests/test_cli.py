@@ -185,3 +185,20 @@ def test_bundled_model_is_small_and_self_describing():
     assert DEFAULT_MODEL.stat().st_size <= 20 * 1024 * 1024
     loaded = load_model()
     assert loaded.config.features.n_mels == 80 and len(loaded.tokenizer) == 29
+
+
+def test_decoding_flags_left_unset_take_the_library_defaults(tmp_path):
+    """The CLI has no defaults of its own for beam search: they are BeamOptions'."""
+    from asr.beam import BeamOptions
+    from cli import beam_options
+
+    lm = tmp_path / "lm.arpa"
+    assert beam_options(0, lm, None, None, None, None, None) == BeamOptions(lm=lm)
+    assert beam_options(0, None, None, None, None, None, None) is None
+    chosen = beam_options(8, lm, 0.3, 1.5, None, None, 2.0)
+    assert (chosen.beam, chosen.lm_weight, chosen.word_bonus, chosen.hotword_bonus) == (
+        8,
+        0.3,
+        1.5,
+        2.0,
+    )
