@@ -8,3 +8,8 @@ class AsrError(Exception):
         super().__init__(f"{where}: {reason}")
         self.where = str(where)
         self.reason = reason
+
+    def __reduce__(self):
+        # Picklable, so an error raised in a worker process (decoding ahead, batch workers)
+        # reaches the CLI as the same one line instead of breaking the process pool.
+        return type(self), (self.where, self.reason)

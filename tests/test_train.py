@@ -237,3 +237,17 @@ def test_preload_fills_the_cache_with_what_the_loop_would_decode(tone_manifest):
     lazy = BatchMaker(utterances, FeatureSettings(), CharTokenizer())
     for u in utterances:
         assert torch.equal(ahead.cache.get(u.audio), lazy.cache.get(u.audio))
+
+
+def test_a_bad_file_met_while_decoding_ahead_is_named(tone_manifest):
+    """An unreadable recording fails the run with its name, from inside the worker pool."""
+    import asr.batch_loader as loader
+    from asr.dataset import BatchMaker
+    from asr.features import FeatureSettings
+    from asr.manifest import read_manifest
+    from asr.text import CharTokenizer
+
+    (tone_manifest.parent / "2.wav").write_bytes(b"RIFF not really a wave file")
+    maker = BatchMaker(read_manifest(tone_manifest), FeatureSettings(), CharTokenizer())
+    with pytest.raises(AsrError, match=r"2\.wav: cannot decode audio"):
+        loader.preload(maker, workers=2)
