@@ -32,13 +32,20 @@ def change_speed(wave: torch.Tensor, speed: float, rate: int) -> torch.Tensor:
     return AF.resample(wave, round(rate * speed), rate)
 
 
+def fft_length(n: int) -> int:
+    """The power of two >= n: an FFT of an utterance's own length (often a large prime
+    factor) took several times as long, and reverberation was a third of a batch's cost."""
+    return 1 << max(0, n - 1).bit_length()
+
+
 def add_noise(wave: torch.Tensor, snr_db: float, gen: torch.Generator) -> torch.Tensor:
     """White or pink noise at `snr_db` below the signal's power."""
     noise = torch.randn(wave.shape, generator=gen)
     if chance(gen, 0.5):  # pink: shape the spectrum by 1/sqrt(f)
-        spectrum = torch.fft.rfft(noise)
+        n = fft_length(wave.shape[-1])
+        spectrum = torch.fft.rfft(noise, n=n)
         freqs = torch.arange(1, spectrum.shape[-1] + 1, dtype=torch.float32)
-        noise = torch.fft.irfft(spectrum / freqs.sqrt(), n=wave.shape[-1])
+        noise = torch.fft.irfft(spectrum / freqs.sqrt(), n=n)[: wave.shape[-1]]
     signal_power = wave.pow(2).mean().clamp_min(1e-10)
     noise_power = noise.pow(2).mean().clamp_min(1e-10)
     scale = torch.sqrt(signal_power / (noise_power * 10 ** (snr_db / 10)))
@@ -52,7 +59,9 @@ def reverberate(wave: torch.Tensor, rate: int, gen: torch.Generator) -> torch.Te
     t = torch.arange(length, dtype=torch.float32) / rate
     rir = torch.randn(length, generator=gen) * torch.exp(-6.9 * t / rt60)
     rir[0] = 1.0  # direct path
-    wet = AF.fftconvolve(wave, rir)[: wave.shape[-1]]
+    n = fft_length(wave.shape[-1] + length - 1)  # linear, not circular, convolution
+    wet = torch.fft.irfft(torch.fft.rfft(wave, n=n) * torch.fft.rfft(rir, n=n), n=n)
+    wet = wet[: wave.shape[-1]]
     return wet * (wave.pow(2).mean().sqrt() / wet.pow(2).mean().sqrt().clamp_min(1e-8))
 
 

@@ -1,0 +1,36 @@
+"""Waveform perturbation: the fast FFT paths compute what their definitions say."""
+
+import torch
+import torchaudio.functional as AF
+
+from asr.augment import add_noise, fft_length, reverberate
+
+
+def test_fft_length_is_the_next_power_of_two():
+    assert [fft_length(n) for n in (1, 2, 3, 1000, 1024, 1025)] == [1, 2, 4, 1024, 1024, 2048]
+
+
+def test_reverberation_is_a_linear_convolution_with_the_room_response():
+    wave = torch.randn(16001, generator=torch.Generator().manual_seed(1))
+    seed = 7
+    wet = reverberate(wave, 16000, torch.Generator().manual_seed(seed))
+    # Rebuild the same room response from the same generator draws, convolve directly.
+    gen = torch.Generator().manual_seed(seed)
+    rt60 = 0.15 + 0.55 * torch.rand((), generator=gen).item()
+    length = int(16000 * min(rt60, 0.5))
+    t = torch.arange(length, dtype=torch.float32) / 16000
+    rir = torch.randn(length, generator=gen) * torch.exp(-6.9 * t / rt60)
+    rir[0] = 1.0
+    direct = AF.convolve(wave, rir)[: wave.shape[-1]]
+    direct = direct * (wave.pow(2).mean().sqrt() / direct.pow(2).mean().sqrt())
+    assert wet.shape == wave.shape
+    assert torch.allclose(wet, direct, atol=1e-4 * direct.abs().max().item())
+
+
+def test_noise_keeps_the_length_and_meets_the_snr():
+    wave = torch.sin(torch.arange(12345) * 0.05)
+    for seed in range(6):  # white and pink both come up
+        noisy = add_noise(wave, 10.0, torch.Generator().manual_seed(seed))
+        assert noisy.shape == wave.shape
+        snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
+        assert abs(snr.item() - 10.0) < 0.01
