@@ -369,11 +369,15 @@ def export(
 def average(
     models: Annotated[list[Path], typer.Argument(help="Model files (snapshots of one run).")],
     out: Annotated[Path, typer.Option("--out", help="The averaged model file.")],
+    half: Annotated[
+        bool, typer.Option("--half", help="Store the weights as float16: half the file size.")
+    ] = False,
 ):
-    """Average the weights of several snapshots of one training run into one model file."""
+    """Average the weights of several snapshots of one training run into one model file
+    (one file: a float16 copy of it with --half)."""
     from asr.average import average_models
 
-    average_models(models, out)
+    average_models(models, out, half=half)
     typer.echo(f"{out}: mean of {len(models)} models")
 
 

@@ -15,8 +15,9 @@ from asr.checkpoint import LoadedModel, load_model, save_model
 from asr.errors import AsrError
 
 
-def average_models(paths: list[str | Path], out: str | Path) -> LoadedModel:
-    """Average the weights of model files that share config, tokenizer and feature statistics."""
+def average_models(paths: list[str | Path], out: str | Path, half: bool = False) -> LoadedModel:
+    """Average the weights of model files that share config, tokenizer and feature statistics;
+    `half` stores the result's weights as float16 (half the file)."""
     if not paths:
         raise AsrError(str(out), "nothing to average (no model files given)")
     first = load_model(paths[0])
@@ -34,7 +35,8 @@ def average_models(paths: list[str | Path], out: str | Path) -> LoadedModel:
             total[key] += value.double()
     own = first.model.state_dict()
     first.model.load_state_dict({k: (v / len(paths)).to(own[k].dtype) for k, v in total.items()})
-    info = {**first.info, "averaged": [str(p) for p in paths]}
-    save_model(out, first.model, first.config, first.tokenizer, first.stats, info)
+    # One file is a copy (e.g. --half): it keeps its own record of what it was averaged from.
+    info = first.info if len(paths) == 1 else {**first.info, "averaged": [str(p) for p in paths]}
+    save_model(out, first.model, first.config, first.tokenizer, first.stats, info, half=half)
     first.info = info
     return first

@@ -63,8 +63,15 @@ def atomic_write(path: str | Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def save_model(path, model: CTCModel, config: Config, tokenizer, stats: FeatureStats, info=None):
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+def save_model(
+    path, model: CTCModel, config: Config, tokenizer, stats: FeatureStats, info=None, half=False
+):
+    """Weights, feature statistics, config and tokenizer in one safetensors file. `half`
+    stores the weights as float16: half the bytes; loading widens them to float32 again."""
+    weight_type = torch.float16 if half else None
+    tensors = {
+        f"model.{k}": _stored(v.detach().cpu(), weight_type) for k, v in model.state_dict().items()
+    }
     tensors["stats.mean"] = stats.mean.contiguous()
     tensors["stats.std"] = stats.std.contiguous()
     header = {
@@ -74,6 +81,12 @@ def save_model(path, model: CTCModel, config: Config, tokenizer, stats: FeatureS
         "info": info or {},
     }
     atomic_write(path, dump_safetensors(tensors, metadata={"asr": json.dumps(header)}))
+
+
+def _stored(tensor: torch.Tensor, weight_type) -> torch.Tensor:
+    if weight_type is not None and tensor.is_floating_point():
+        tensor = tensor.to(weight_type)
+    return tensor.contiguous()
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:

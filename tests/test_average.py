@@ -40,3 +40,22 @@ def test_cli_refuses_to_average_different_models(tmp_path):
     assert result.exit_code == 1
     assert "b.safetensors: model or feature config differs" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_half_stores_float16_weights_that_load_as_float32(tmp_path):
+    weights = _model_file(tmp_path / "a.safetensors", seed=1, hidden=64)
+    runner = CliRunner()
+    args = ["average", str(tmp_path / "a.safetensors"), "--out"]
+    assert runner.invoke(app, args + [str(tmp_path / "full.safetensors")]).exit_code == 0
+    result = runner.invoke(app, args + [str(tmp_path / "half.safetensors"), "--half"])
+    assert result.exit_code == 0, result.output
+    full, half = (
+        (tmp_path / "full.safetensors").stat().st_size,
+        (tmp_path / "half.safetensors").stat().st_size,
+    )
+    assert 0.45 < half / full < 0.6
+    loaded = load_model(tmp_path / "half.safetensors")
+    for key, value in loaded.model.state_dict().items():
+        assert value.dtype == torch.float32
+        assert torch.allclose(value, weights[key], rtol=1e-3, atol=1e-4), key
+    assert torch.equal(loaded.stats.mean, torch.zeros(80))  # statistics stay float32
