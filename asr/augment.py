@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
+import soxr
 import torch
-import torchaudio.functional as AF
 
 from asr.config import AugmentConfig
 
@@ -25,11 +25,17 @@ def chance(gen: torch.Generator, p: float) -> bool:
     return torch.rand((), generator=gen).item() < p
 
 
+def resample(wave: torch.Tensor, rate: int, new_rate: int) -> torch.Tensor:
+    """soxr rather than torchaudio's sinc kernel: the resampling of speed perturbation and
+    the 8 kHz round trip was a quarter of a batch's cost, and soxr does it several times faster."""
+    return torch.from_numpy(soxr.resample(wave.numpy(), rate, new_rate))
+
+
 def change_speed(wave: torch.Tensor, speed: float, rate: int) -> torch.Tensor:
     """Play `speed` times faster (tempo and pitch together, like Kaldi's speed perturbation)."""
     if speed == 1.0:
         return wave
-    return AF.resample(wave, round(rate * speed), rate)
+    return resample(wave, round(rate * speed), rate)
 
 
 def fft_length(n: int) -> int:
@@ -67,7 +73,7 @@ def reverberate(wave: torch.Tensor, rate: int, gen: torch.Generator) -> torch.Te
 
 def band_limit(wave: torch.Tensor, rate: int) -> torch.Tensor:
     """Round trip through 8 kHz: what a telephone or an 8 kHz recording leaves of speech."""
-    return AF.resample(AF.resample(wave, rate, 8000), 8000, rate)
+    return resample(resample(wave, rate, 8000), 8000, rate)[: wave.shape[-1]]
 
 
 def perturb_wave(wave: torch.Tensor, rate: int, cfg: AugmentConfig, gen) -> torch.Tensor:

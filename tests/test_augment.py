@@ -34,3 +34,26 @@ def test_noise_keeps_the_length_and_meets_the_snr():
         assert noisy.shape == wave.shape
         snr = 10 * torch.log10(wave.pow(2).mean() / (noisy - wave).pow(2).mean())
         assert abs(snr.item() - 10.0) < 0.01
+
+
+def test_speed_perturbation_changes_duration_and_pitch_together():
+    from asr.augment import change_speed
+
+    rate = 16000
+    tone = torch.sin(2 * torch.pi * 440 * torch.arange(rate) / rate)
+    faster = change_speed(tone, 1.1, rate)
+    assert abs(faster.shape[-1] - rate / 1.1) <= 2
+    peak = torch.fft.rfft(faster).abs().argmax().item() * rate / faster.shape[-1]
+    assert abs(peak - 440 * 1.1) < 3
+
+
+def test_band_limit_removes_what_8_khz_cannot_carry():
+    from asr.augment import band_limit
+
+    rate = 16000
+    t = torch.arange(rate) / rate
+    wave = torch.sin(2 * torch.pi * 1000 * t) + torch.sin(2 * torch.pi * 6000 * t)
+    out = band_limit(wave, rate)
+    assert out.shape == wave.shape
+    spectrum = torch.fft.rfft(out).abs()
+    assert spectrum[6000] < 0.01 * spectrum[1000]
