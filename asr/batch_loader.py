@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from asr.dataset import AudioCache, BatchMaker
+from asr.errors import AsrError
 
 
 def step_seed(seed: int, step: int, rank: int = 0) -> int:
@@ -33,9 +34,12 @@ class _StepBatches(Dataset):
 
     def __getitem__(self, i: int):
         seed, indices = self.plan[i]
-        return self.maker.make(
-            indices, self.stats, self.augment, torch.Generator().manual_seed(seed)
-        )
+        try:
+            return self.maker.make(
+                indices, self.stats, self.augment, torch.Generator().manual_seed(seed)
+            )
+        except AsrError as err:  # handed back whole: DataLoader would re-raise a RuntimeError
+            return err
 
 
 def _one_thread(_worker: int) -> None:
@@ -52,7 +56,10 @@ def step_batches(maker: BatchMaker, plan: list, stats, augment, workers: int):
         _StepBatches(maker, plan, stats, augment), batch_size=None, shuffle=False,
         num_workers=workers, worker_init_fn=_one_thread, prefetch_factor=4,
     )  # fmt: skip
-    yield from loader
+    for batch in loader:
+        if isinstance(batch, AsrError):
+            raise batch
+        yield batch
 
 
 def _decode(job):

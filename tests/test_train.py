@@ -251,3 +251,20 @@ def test_a_bad_file_met_while_decoding_ahead_is_named(tone_manifest):
     maker = BatchMaker(read_manifest(tone_manifest), FeatureSettings(), CharTokenizer())
     with pytest.raises(AsrError, match=r"2\.wav: cannot decode audio"):
         loader.preload(maker, workers=2)
+
+
+def test_a_bad_file_met_by_a_batch_worker_is_named(tone_manifest):
+    """Without decoding ahead, the worker that meets the file reports it as one line."""
+    import asr.batch_loader as loader
+    from asr.dataset import BatchMaker
+    from asr.features import FeatureSettings
+    from asr.manifest import read_manifest
+    from asr.text import CharTokenizer
+
+    utterances = read_manifest(tone_manifest)
+    stats = BatchMaker(utterances, FeatureSettings(), CharTokenizer()).compute_stats()
+    (tone_manifest.parent / "3.wav").write_bytes(b"RIFF not really a wave file")
+    maker = BatchMaker(utterances, FeatureSettings(), CharTokenizer())  # nothing decoded yet
+    plan = [(1, [0, 1]), (2, [2, 3])]
+    with pytest.raises(AsrError, match=r"3\.wav: cannot decode audio"):
+        list(loader.step_batches(maker, plan, stats, None, workers=2))
