@@ -149,6 +149,8 @@ def train(
 
     ctc = CTCObjective(tokenizer.blank_id, cfg.delay_penalty)
     with _progress(show_progress) as progress:
+        if show_progress:
+            progress.console.print(_where(device, cfg.workers, model, len(data.utterances)))
         while state["epoch"] < cfg.epochs and not _done(state, cfg):
             batches = ranks.shard(length_bucketed_batches(
                 data.utterances, cfg.batch_seconds, cfg.seed + state["epoch"]
@@ -225,6 +227,14 @@ def training_device(name: str) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise AsrError("config", f"train.device is '{name}' but torch sees no CUDA GPU here")
     return device
+
+
+def _where(device: torch.device, workers: int, model, utterances: int) -> str:
+    """One line on what trains where, so a GPU run that silently fell back is noticed."""
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    feeding = f"{workers} batch workers" if workers else "batches built in the loop"
+    return (f"training {model.num_parameters() / 1e6:.2f} M parameters on {device} ({name}), "
+            f"{feeding}, {utterances} utterances")  # fmt: skip
 
 
 def _to_device(batch: Batch, device: torch.device) -> Batch:

@@ -268,3 +268,9 @@ def test_a_bad_file_met_by_a_batch_worker_is_named(tone_manifest):
     plan = [(1, [0, 1]), (2, [2, 3])]
     with pytest.raises(AsrError, match=r"3\.wav: cannot decode audio"):
         list(loader.step_batches(maker, plan, stats, None, workers=2))
+
+
+def test_training_says_what_trains_where(tone_manifest, tmp_path, capsys):
+    train(tiny_config(max_steps=1), tone_manifest, [], tmp_path / "r", show_progress=True)
+    out = capsys.readouterr().out
+    assert "M parameters on cpu (CPU), batches built in the loop, 5 utterances" in out
