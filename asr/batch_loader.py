@@ -48,15 +48,14 @@ def _one_thread(_worker: int) -> None:
 
 def step_batches(maker: BatchMaker, plan: list, stats, augment, workers: int):
     """Iterate the batches of `plan`, a list of (step seed, utterance indices), in order."""
-    if workers <= 0:
-        for seed, indices in plan:
-            yield maker.make(indices, stats, augment, torch.Generator().manual_seed(seed))
-        return
-    loader = DataLoader(
-        _StepBatches(maker, plan, stats, augment), batch_size=None, shuffle=False,
-        num_workers=workers, worker_init_fn=_one_thread, prefetch_factor=4,
-    )  # fmt: skip
-    for batch in loader:
+    steps = _StepBatches(maker, plan, stats, augment)
+    made = (steps[i] for i in range(len(steps)))
+    if workers > 0:
+        made = DataLoader(
+            steps, batch_size=None, shuffle=False,
+            num_workers=workers, worker_init_fn=_one_thread, prefetch_factor=4,
+        )  # fmt: skip
+    for batch in made:
         if isinstance(batch, AsrError):
             raise batch
         yield batch

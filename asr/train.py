@@ -317,7 +317,7 @@ def _validate(model, valid: dict, stats, tokenizer, max_utts: int, device) -> di
             indices = list(range(start, min(start + 16, count)))
             batch = maker.make(indices, stats)
             log_probs, out_lens = model(batch.feats.to(device), batch.feat_lens)
-            log_probs = log_probs.float().cpu()
+            log_probs = log_probs.cpu()
             for i, idx in enumerate(indices):
                 hyps.append(
                     greedy_decode(log_probs[i, : out_lens[i]], tokenizer, frame_seconds).text
