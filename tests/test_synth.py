@@ -47,3 +47,30 @@ def test_timed_speech_refuses_text_festival_reads_as_other_words(tmp_path):
     # Festival spells out "sf" letter by letter: the word times would not match the text.
     with pytest.raises(SynthesisError, match="other words"):
         synthesize_timed("the sf file", tmp_path / "x.wav")
+
+
+def test_the_held_out_sentences_are_fixed_whatever_the_pool(tmp_path):
+    """The pool of sentences changes with package versions; the held-out set must not, or a
+    rebuilt corpus holds out sentences an earlier model and its LM were trained on."""
+    import importlib.util
+    import random
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "recipes/synth/local/make_text.py"
+    spec = importlib.util.spec_from_file_location("make_text", path)
+    make_text = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_text)
+    heldout = ["Call me back at Seven.", "the cat sat"]
+    for seed, extra in [(0, []), (5, [f"made up sentence {i}" for i in range(50)])]:
+        pool = {"a": ["the cat sat", "a dog ran", *extra], "b": ["call me back at seven", "hi"]}
+        out = tmp_path / str(seed)
+        make_text.write_splits(pool, out, random.Random(seed), heldout)
+        train = (out / "train.txt").read_text().split("\n")
+        assert (out / "heldout.txt").read_text().split("\n")[:2] == [
+            "call me back at seven",
+            "the cat sat",
+        ]
+        assert "the cat sat" not in train and "call me back at seven" not in train
+        assert {"a dog ran", "hi"} <= set(train)
+    committed = make_text.HELDOUT_FILE.read_text().splitlines()
+    assert len(committed) == 300 and len(set(committed)) == 300

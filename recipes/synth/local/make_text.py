@@ -4,8 +4,9 @@ Why local sources: the machine has no internet, but Debian fortunes, man pages,
 package docs, Faker and wordfreq together give tens of thousands of sentences with
 a broad vocabulary, which is what a TTS-synthesized training set needs.
 
-Usage: python recipes/synth/local/make_text.py --out DIR [--seed 0]
-Writes DIR/train.txt and DIR/heldout.txt, one normalized sentence per line.
+Usage: python recipes/synth/local/make_text.py --out DIR [--seed 0] [--heldout FILE]
+Writes DIR/train.txt and DIR/heldout.txt (the fixed recipes/synth/heldout.txt, never in
+train), one normalized sentence per line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ DOC_DIR = Path("/usr/share/doc")
 DPKG_STATUS = Path("/var/lib/dpkg/status")
 DICT_WORDS = Path("/usr/share/dict/words")
 
-HELDOUT_SIZE = 300
+HELDOUT_FILE = Path(__file__).resolve().parents[1] / "heldout.txt"  # 300 sentences
 MIN_WORDS, MAX_WORDS = 3, 25
 # Man pages alone would swamp everything else with terse technical prose.
 SOURCE_CAPS = {"man": 30000, "doc": 15000}
@@ -331,23 +332,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--heldout", type=Path, default=HELDOUT_FILE, help="fixed held-out sentences, one a line"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
     vocab = load_vocabulary()
     sources = scraped_corpus(vocab, rng)
     sources.update(generated_corpus(rng, vocab))
-    write_splits(sources, args.out, rng)
+    heldout = [line.strip() for line in args.heldout.read_text().splitlines() if line.strip()]
+    write_splits(sources, args.out, rng, heldout)
 
 
-def write_splits(sources: dict[str, list[str]], out: Path, rng: random.Random) -> None:
-    """Dedupe across sources, shuffle, and carve a held-out set that never occurs in train."""
+def write_splits(
+    sources: dict[str, list[str]], out: Path, rng: random.Random, heldout: list[str]
+) -> None:
+    """Dedupe across sources, shuffle, and keep the fixed held-out sentences out of train.
+
+    The held-out list is a committed file, not a slice of the shuffled pool: the pool
+    depends on package versions (Faker's names, installed docs), and a slice of a different
+    pool would hold sentences that an earlier model and its LM were trained on."""
     for name, sentences in sources.items():
         print(f"{name:10s} {len(sentences):7d}")
+    heldout = [normalize_text(s) for s in heldout]
+    kept_out = set(heldout)
     unique = sorted({normalize_text(s) for group in sources.values() for s in group} - {""})
-    rng.shuffle(unique)
-    heldout, train = unique[:HELDOUT_SIZE], unique[HELDOUT_SIZE:]
-    assert not set(heldout) & set(train)
+    train = [s for s in unique if s not in kept_out]
+    rng.shuffle(train)
     out.mkdir(parents=True, exist_ok=True)
     (out / "train.txt").write_text("\n".join(train) + "\n")
     (out / "heldout.txt").write_text("\n".join(heldout) + "\n")
