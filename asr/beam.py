@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from asr.checkpoint import BUNDLED_LM
-from asr.decoding import Hypothesis, collapse_path, words_from_tokens
+from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.text import normalize_text
 
@@ -193,6 +193,7 @@ class BeamDecoder:
         if words is not None:
             lexicon = tmp / "lexicon.txt"
             lexicon.write_text("".join(f"{w}\t{' '.join(w)}\n" for w in words), encoding="utf-8")
+        self.lexicon_search = lexicon is not None
         lm = self._lm_file(options, words, tmp)
         symbols = tokenizer.symbols
         try:
@@ -248,7 +249,17 @@ class BeamDecoder:
         # flashlight's path has a start frame, and once ended an end frame too
         path = list(result.tokens)[1 : -1 if final else None]
         blank = self.tokenizer.blank_id
-        return words_from_tokens(collapse_path(path, blank), self.tokenizer, self.frame_seconds)
+        hypothesis = words_from_tokens(
+            collapse_path(path, blank), self.tokenizer, self.frame_seconds
+        )
+        if not self.lexicon_search:
+            return hypothesis
+        # The word the search chose, not the letters on its path: flashlight lets a double
+        # letter ride on one emission, so "three" can sit on a path that spells "thre".
+        chosen = [self.decoder.word_dict.get_entry(i) for i in result.words if i >= 0]
+        words = [Word(text, w.start, w.end) for text, w in zip(chosen, hypothesis.words)]
+        words += hypothesis.words[len(words) :]  # a partial result's word still in progress
+        return Hypothesis(" ".join(w.word for w in words), words)
 
     def __call__(self, log_probs: torch.Tensor) -> Hypothesis:
         """(T, V) log-probs of one utterance -> best hypothesis."""

@@ -66,6 +66,18 @@ def test_vocab_restricts_output(tmp_path):
     assert decode(the_c_t(), vocab=write(tmp_path, "v.txt", "the\ncat\nsat\n")) == "the cat"
 
 
+def test_a_double_letter_on_one_emission_keeps_the_word_the_search_chose(tmp_path):
+    """flashlight can read "ee" off one run of 'e' frames; the text is the lexicon word
+    ("three", as the search scored it), not the collapsed path ("thre")."""
+    lp = log_probs_for(list("_thre") + ["e"] + list("__")).log_softmax(-1)
+    assert greedy_decode(lp, TOK, 0.04).text == "thre"
+    vocab = write(tmp_path, "vocab.txt", "three\ntree\n")
+    hypothesis = BeamDecoder(TOK, BeamOptions(beam=8, vocab=vocab), 0.04)(lp)
+    assert hypothesis.text == "three"
+    assert [w.word for w in hypothesis.words] == ["three"]
+    assert hypothesis.words[0].start == pytest.approx(0.04)
+
+
 def test_lm_overrides_a_close_acoustic_call_and_weight_zero_does_not(tmp_path):
     lm = write(tmp_path, "lm.arpa", ARPA)
     assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"
