@@ -249,16 +249,29 @@ class BeamDecoder:
         # flashlight's path has a start frame, and once ended an end frame too
         path = list(result.tokens)[1 : -1 if final else None]
         blank = self.tokenizer.blank_id
-        hypothesis = words_from_tokens(
-            collapse_path(path, blank), self.tokenizer, self.frame_seconds
-        )
         if not self.lexicon_search:
-            return hypothesis
-        # The word the search chose, not the letters on its path: flashlight lets a double
-        # letter ride on one emission, so "three" can sit on a path that spells "thre".
-        chosen = [self.decoder.word_dict.get_entry(i) for i in result.words if i >= 0]
-        words = [Word(text, w.start, w.end) for text, w in zip(chosen, hypothesis.words)]
-        words += hypothesis.words[len(words) :]  # a partial result's word still in progress
+            return words_from_tokens(collapse_path(path, blank), self.tokenizer, self.frame_seconds)
+        return self._searched_words(path, list(result.words)[1:], blank)
+
+    def _searched_words(self, path: list[int], word_ids: list[int], blank: int) -> Hypothesis:
+        """The words the lexicon search chose, timed from its path. Not the path's letters
+        split at '|': flashlight lets a double letter ride on one emission ("three" on a
+        path spelling "thre") and lets words follow each other with no '|' between."""
+        words: list[Word] = []
+        emitted = collapse_path(path, blank)
+        letters = [(f, t) for f, t in emitted if not self.tokenizer.is_word_boundary(t)]
+        taken = 0  # letters already given to a finished word
+        for frame, word_id in enumerate(word_ids):
+            if word_id < 0:
+                continue
+            mine = [f for f, _ in letters[taken:] if f <= frame]
+            taken += len(mine)
+            start = mine[0] if mine else frame
+            text = self.decoder.word_dict.get_entry(word_id)
+            words.append(Word(text, start * self.frame_seconds, (frame + 1) * self.frame_seconds))
+        if taken < len(letters):  # a partial result's word still in progress
+            rest = [(f, t) for f, t in emitted if f >= letters[taken][0]]
+            words += words_from_tokens(rest, self.tokenizer, self.frame_seconds).words
         return Hypothesis(" ".join(w.word for w in words), words)
 
     def __call__(self, log_probs: torch.Tensor) -> Hypothesis:

@@ -78,6 +78,18 @@ def test_a_double_letter_on_one_emission_keeps_the_word_the_search_chose(tmp_pat
     assert hypothesis.words[0].start == pytest.approx(0.04)
 
 
+def test_words_the_search_joined_without_a_space_come_out_as_words_with_their_times(tmp_path):
+    lp = log_probs_for(list("_let_se_e__")).log_softmax(-1)
+    assert greedy_decode(lp, TOK, 0.04).text == "letsee"
+    vocab = write(tmp_path, "vocab.txt", "let\nsee\n")
+    hypothesis = BeamDecoder(TOK, BeamOptions(beam=8, vocab=vocab), 0.04)(lp)
+    assert hypothesis.text == "let see"
+    assert [(w.word, round(w.start, 2), round(w.end, 2)) for w in hypothesis.words] == [
+        ("let", 0.04, 0.16),
+        ("see", 0.2, 0.36),
+    ]
+
+
 def test_lm_overrides_a_close_acoustic_call_and_weight_zero_does_not(tmp_path):
     lm = write(tmp_path, "lm.arpa", ARPA)
     assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"
