@@ -36,10 +36,10 @@ NoLmOption = Annotated[
     ),
 ]
 LmWeightOption = Annotated[
-    float | None, typer.Option("--lm-weight", help="LM weight (default 1.0, picked on dev data).")
+    float | None, typer.Option("--lm-weight", help="LM weight (default 1.5, picked on dev data).")
 ]
 WordBonusOption = Annotated[
-    float | None, typer.Option("--word-bonus", help="Score added per word (default 0).")
+    float | None, typer.Option("--word-bonus", help="Score added per word (default -1: fewer, longer words).")
 ]
 VocabOption = Annotated[
     Path | None, typer.Option("--vocab", help="Only output these words (one per line).")

@@ -39,8 +39,9 @@ LOG10 = math.log(10)
 class BeamOptions:
     beam: int = 32  # hypotheses kept per frame
     lm: Path | None = None  # KenLM ARPA (plain or .gz) or binary word n-gram model
-    lm_weight: float = 1.0  # LM log-probability weight
-    word_bonus: float = 0.0  # added per word: > 0 counters the LM's bias to short outputs
+    lm_weight: float = 1.5  # LM log-probability weight (with word_bonus, picked on dev.jsonl)
+    word_bonus: float = -1.0  # added per word: < 0 keeps the search from splitting an unclear
+    # stretch into short words; > 0 counters an LM's bias to short outputs
     vocab: Path | None = None  # allowed words, one per line
     hotwords: Path | None = None  # words to favour, one per line
     hotword_bonus: float = 5.0  # natural-log bonus per hotword

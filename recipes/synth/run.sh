@@ -108,8 +108,10 @@ if run_stage 6; then
 fi
 
 if run_stage 7; then
-  # The LM reads only the training sentences: the held-out ones stay held out.
-  [ -f "$work/lm3.arpa" ] || "$here/../lm/make_lm.sh" "$work/text/train.txt" "$work/lm3.arpa" 3 "$work/tools"
+  # The LM reads only the training sentences less dev.txt's: the held-out sentences stay
+  # held out, and an LM that knows the dev sentences would flatter its weight on dev.jsonl.
+  grep -vxFf "$work/text/dev.txt" "$work/text/train.txt" > "$work/text/lm.txt"
+  [ -f "$work/lm3.arpa" ] || "$here/../lm/make_lm.sh" "$work/text/lm.txt" "$work/lm3.arpa" 3 "$work/tools"
   # The bundled LM: what `asr transcribe`/`asr eval` decode the bundled model with by default.
   [ "$bundle" = default ] && gzip -9 -n -c "$work/lm3.arpa" > asr/models/lm.arpa.gz
   for decoding in "" "--beam 32" "--lm $work/lm3.arpa"; do
