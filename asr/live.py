@@ -114,7 +114,8 @@ class MicrophoneSource:
         self.queue.put(indata[:, 0].copy())
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        with self.stream:
+        self.stream.start()
+        try:
             while True:
                 try:
                     block = self.queue.get(timeout=STALL_S)
@@ -123,6 +124,22 @@ class MicrophoneSource:
                 if self.resampler is not None:
                     block = self.resampler.resample_chunk(block)
                 yield block
+        finally:
+            self.close()
+
+    def close(self, wait_s: float = 2.0) -> None:
+        """Abort, not stop: stopping a capture stream through ALSA's PulseAudio plugin can
+        wait forever on a microphone that keeps delivering. And never wait more than
+        `wait_s`, so Ctrl-C always ends `asr live` with its final line printed."""
+        import threading
+
+        def shut() -> None:
+            self.stream.abort(ignore_errors=True)
+            self.stream.close(ignore_errors=True)
+
+        closer = threading.Thread(target=shut, daemon=True)
+        closer.start()
+        closer.join(wait_s)
 
 
 def recorded(source, path: str | Path, rate: int) -> Iterator[np.ndarray]:
@@ -175,12 +192,17 @@ def run_live(recognizer, source, emit: Callable[[Event], None]) -> None:
     Ctrl-C ends the input: the words heard so far are flushed as a final, not lost.
     """
     captioner = Captioner(recognizer)
+    chunks = iter(source)
     try:
-        for chunk in source:
+        for chunk in chunks:
             for event in captioner.accept(chunk):
                 emit(event)
     except KeyboardInterrupt:
         pass
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:  # release the microphone now, not at garbage collection
+            close()
     for event in captioner.finish():
         emit(event)
 

@@ -115,3 +115,31 @@ def test_cli_unknown_device_is_one_line(rec, tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.startswith("asr: error: input device no-such-device-xyz: ")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_closing_the_microphone_never_hangs_the_exit():
+    """A capture stream that never finishes aborting (seen through ALSA's PulseAudio plugin)
+    must not keep `asr live` from printing its final line and exiting."""
+    import threading
+    import time
+
+    from asr.live import MicrophoneSource
+
+    class StuckStream:
+        def __init__(self):
+            self.calls, self.release = [], threading.Event()
+
+        def abort(self, ignore_errors=True):
+            self.calls.append("abort")
+            self.release.wait(30)
+
+        def close(self, ignore_errors=True):
+            self.calls.append("close")
+
+    source = object.__new__(MicrophoneSource)
+    source.stream = StuckStream()
+    start = time.monotonic()
+    source.close(wait_s=0.2)
+    assert time.monotonic() - start < 2.0
+    assert source.stream.calls == ["abort"]  # aborted (never a draining stop), still stuck
+    source.stream.release.set()
