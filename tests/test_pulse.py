@@ -51,11 +51,18 @@ def pulse(tmp_path):
 
 def test_live_microphone_hears_what_transcribe_reads(pulse, tmp_path):
     recording = tmp_path / "heard.wav"
-    live = subprocess.Popen(
-        [sys.executable, "-m", "cli", "live", "--json", "--chunk-ms", "100", "--model",
-         str(MODEL), "--record", str(recording)],
-        env=pulse, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    # A suite started in the background (`nohup`, `&`) has SIGINT ignored, and `asr live`
+    # would inherit that, as Unix intends for background jobs, so the test's Ctrl-C would
+    # never reach it. With a handler here instead, the child starts with the default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        live = subprocess.Popen(
+            [sys.executable, "-m", "cli", "live", "--json", "--chunk-ms", "100", "--model",
+             str(MODEL), "--record", str(recording)],
+            env=pulse, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         banner = live.stderr.readline()
         assert banner.startswith("listening on "), banner + live.stderr.read()
