@@ -11,13 +11,14 @@ training machine, unpack_corpus.py decodes it all to WAV once, so training never
 
 import argparse
 import hashlib
-import json
 import shutil
 import subprocess
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import soundfile as sf
+
+from asr.manifest import Utterance, read_manifest, write_manifest
 
 
 def packed_name(src: Path) -> str:
@@ -52,20 +53,14 @@ def main() -> None:
     jobs: dict[Path, Path] = {}
     for spec in args.manifests:
         name, manifest = spec.split("=", 1)
-        manifest = Path(manifest)
-        lines = []
-        for line in manifest.read_text().splitlines():
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            src = Path(entry.pop("audio_filepath", None) or entry["audio"])
-            src = src if src.is_absolute() else (manifest.parent / src).resolve()
+        packed = []
+        for u in read_manifest(manifest):
+            src = u.audio.resolve()
             if src not in jobs:
                 jobs[src] = Path(packed_name(src))
-            entry["audio"] = str(jobs[src])
-            lines.append(json.dumps(entry))
-        (args.out / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
-        print(f"{name}: {len(lines)} utterances")
+            packed.append(Utterance(args.out / jobs[src], u.text, u.duration, u.extra))
+        write_manifest(args.out / f"{name}.jsonl", packed)  # paths relative to OUT
+        print(f"{name}: {len(packed)} utterances")
     work = [(src, args.out / rel, args.kbps) for src, rel in jobs.items()]
     with ProcessPoolExecutor(args.jobs) as pool:
         list(pool.map(pack_one, work, chunksize=64))

@@ -7,25 +7,25 @@ decoding Opus every epoch would cost the batch workers more than building the ba
 """
 
 import argparse
-import json
 import os
 from multiprocessing import Pool
 from pathlib import Path
 
 import soundfile as sf
 
+from asr.manifest import Utterance, read_manifest, write_manifest
 
-def decode(job: tuple[Path, str]) -> None:
-    root, rel = job
-    dst = root / wav_name(rel)
+
+def decode(job: tuple[Path, Path]) -> None:
+    src, dst = job
     if not dst.exists():
-        data, rate = sf.read(str(root / rel), dtype="int16")
+        data, rate = sf.read(str(src), dtype="int16")
         dst.parent.mkdir(parents=True, exist_ok=True)
         sf.write(str(dst), data, rate, subtype="PCM_16")
 
 
-def wav_name(rel: str) -> str:
-    return "wav/" + rel.rsplit(".", 1)[0] + ".wav"
+def wav_path(root: Path, packed: Path) -> Path:
+    return root / "wav" / packed.relative_to(root).with_suffix(".wav")
 
 
 def main() -> None:
@@ -33,16 +33,15 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    manifests = sorted(m for m in args.dir.glob("*.jsonl") if not m.name.startswith("wav_"))
-    entries = {
-        m: [json.loads(x) for x in m.read_text().splitlines() if x.strip()] for m in manifests
-    }
-    recordings = sorted({e["audio"] for es in entries.values() for e in es})
+    root = args.dir.resolve()
+    manifests = sorted(m for m in root.glob("*.jsonl") if not m.name.startswith("wav_"))
+    utterances = {m: read_manifest(m) for m in manifests}
+    recordings = sorted({u.audio for us in utterances.values() for u in us})
     with Pool(args.jobs) as pool:
-        pool.map(decode, [(args.dir, rel) for rel in recordings], chunksize=32)
-    for manifest, es in entries.items():
-        lines = [json.dumps({**e, "audio": wav_name(e["audio"])}) for e in es]
-        (args.dir / f"wav_{manifest.name}").write_text("\n".join(lines) + "\n")
+        pool.map(decode, [(a, wav_path(root, a)) for a in recordings], chunksize=32)
+    for manifest, us in utterances.items():
+        wavs = [Utterance(wav_path(root, u.audio), u.text, u.duration, u.extra) for u in us]
+        write_manifest(root / f"wav_{manifest.name}", wavs)  # paths relative to DIR
     print(f"{len(recordings)} recordings decoded under {args.dir / 'wav'}")
 
 
