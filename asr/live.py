@@ -9,6 +9,7 @@ resampled on the fly with soxr's streaming resampler, so chunk edges leave no ar
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -131,7 +132,6 @@ class MicrophoneSource:
         """Abort, not stop: stopping a capture stream through ALSA's PulseAudio plugin can
         wait forever on a microphone that keeps delivering. And never wait more than
         `wait_s`, so Ctrl-C always ends `asr live` with its final line printed."""
-        import threading
 
         def shut() -> None:
             self.stream.abort(ignore_errors=True)
