@@ -5,6 +5,8 @@
 #                        [--config configs/blstm.yaml] [--stage 0] [--stop-stage 7]
 #                        [--init MODEL]  (stage 4 starts from MODEL's weights, e.g. the bundled one)
 #                        [--bundle default|streaming]  (stage 6: which bundled model it replaces)
+#                        [--so762-repeats 2] [--fsdd-repeats 1]  (stage 3: copies of the real
+#                         training speech in the mix; the bundled models' last fine-tuning: 4 and 2)
 #                        [--set KEY=VALUE ...]  (stage 4 config overrides, e.g. on a GPU:
 #                         --set train.device=cuda --set train.workers=14 --set train.batch_seconds=480)
 # The streaming model: --config configs/gru.yaml --exp exp/gru --bundle streaming.
@@ -25,6 +27,8 @@ config=configs/blstm.yaml
 hours=16
 init=""
 bundle=default  # stage 6 writes asr/models/$bundle.safetensors (streaming: the causal model)
+so762_repeats=2
+fsdd_repeats=1
 stage=0
 stop_stage=7
 overrides=()
@@ -37,6 +41,8 @@ while [ $# -gt 0 ]; do
     --hours) hours=$2; shift 2 ;;
     --init) init=$2; shift 2 ;;
     --bundle) bundle=$2; shift 2 ;;
+    --so762-repeats) so762_repeats=$2; shift 2 ;;
+    --fsdd-repeats) fsdd_repeats=$2; shift 2 ;;
     --stage) stage=$2; shift 2 ;;
     --stop-stage) stop_stage=$2; shift 2 ;;
     --set) overrides+=(--set "$2"); shift 2 ;;
@@ -66,9 +72,11 @@ fi
 
 if run_stage 3; then
   combine="python $here/local/combine.py"
-  # Real speech twice: it is the only source of real voices and microphones.
-  $combine "$work/train.jsonl" "$work/synth_train/manifest.jsonl" \
-    "$work/so762/train.jsonl" "$work/so762/train.jsonl" "$work/fsdd/train.jsonl"
+  # Real speech repeated: it is the only source of real voices and microphones.
+  real=()
+  for _ in $(seq "$so762_repeats"); do real+=("$work/so762/train.jsonl"); done
+  for _ in $(seq "$fsdd_repeats"); do real+=("$work/fsdd/train.jsonl"); done
+  $combine "$work/train.jsonl" "$work/synth_train/manifest.jsonl" "${real[@]}"
   $combine "$work/fsdd_dev100.jsonl" "$work/fsdd/dev.jsonl" --limit 100
   $combine "$work/dev.jsonl" "$work/so762/dev.jsonl" "$work/fsdd_dev100.jsonl" "$work/synth_dev/manifest.jsonl"
   # Monitoring subsets, reported every epoch and never used to pick a checkpoint.
