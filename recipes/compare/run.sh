@@ -17,22 +17,13 @@
 set -euo pipefail
 
 out=exp/compare steps=3000 batch_seconds=20 size=small encoders="blstm gru mamba"
-train="" valid="" tests=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --train) train=$2; shift 2 ;;
-    --valid) valid=$2; shift 2 ;;
-    --test) tests+=("$2"); shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --steps) steps=$2; shift 2 ;;
-    --batch-seconds) batch_seconds=$2; shift 2 ;;
-    --size) size=$2; shift 2 ;;
-    --encoders) encoders=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
+train="" valid="" test=()
+source "$(dirname "$0")/../lib/parse_options.sh"
+tests=("${test[@]}")
+for required in train valid; do
+  [ -n "${!required}" ] || { echo "$0: --$required is required" >&2; exit 2; }
 done
-: "${train:?--train is required}" "${valid:?--valid is required}"
-[ ${#tests[@]} -gt 0 ] || { echo "at least one --test NAME=MANIFEST is required" >&2; exit 2; }
+[ ${#tests[@]} -gt 0 ] || { echo "$0: at least one --test NAME=MANIFEST is required" >&2; exit 2; }
 export OMP_NUM_THREADS=1  # single-thread training speed and RTF, comparable across encoders
 
 size_args() {  # hidden units and layers giving ~1.1 M parameters per encoder

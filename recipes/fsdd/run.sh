@@ -21,18 +21,7 @@ init=asr/models/default.safetensors
 per_digit=300
 stage=0
 stop_stage=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --data) data=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --config) config=$2; shift 2 ;;
-    --init) init=$2; shift 2 ;;
-    --per-digit) per_digit=$2; shift 2 ;;
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+source "$(dirname "$0")/../lib/parse_options.sh"
 here=$(dirname "$0")
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 

@@ -4,22 +4,11 @@
 # Options: --data --work --config --train-set --valid-set --test-sets --stage --stop-stage
 set -euo pipefail
 
+data=${data:-}
 stage=0
 stop_stage=2
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --data) data=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --config) config=$2; shift 2 ;;
-    --train-set) train_set=$2; shift 2 ;;
-    --valid-set) valid_set=$2; shift 2 ;;
-    --test-sets) test_sets=$2; shift 2 ;;
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
-: "${data:?--data is required: the corpus folder}"
+source "$(dirname "${BASH_SOURCE[0]}")/parse_options.sh"
+[ -n "$data" ] || { echo "$0: --data is required: the corpus folder" >&2; exit 2; }
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 # A recipe may define prepare_data itself (kaldi: one data directory per set).

@@ -31,24 +31,10 @@ so762_repeats=2
 fsdd_repeats=1
 stage=0
 stop_stage=7
+set=()  # --set KEY=VALUE, repeatable: stage 4 config overrides
+source "$(dirname "$0")/../lib/parse_options.sh"
 overrides=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --data) data=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --exp) exp=$2; shift 2 ;;
-    --config) config=$2; shift 2 ;;
-    --hours) hours=$2; shift 2 ;;
-    --init) init=$2; shift 2 ;;
-    --bundle) bundle=$2; shift 2 ;;
-    --so762-repeats) so762_repeats=$2; shift 2 ;;
-    --fsdd-repeats) fsdd_repeats=$2; shift 2 ;;
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --set) overrides+=(--set "$2"); shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+for override in "${set[@]}"; do overrides+=(--set "$override"); done
 here=$(dirname "$0")
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 

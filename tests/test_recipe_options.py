@@ -1,0 +1,121 @@
+"""Recipe options (recipes/lib/parse_options.sh): a misspelt option stops a recipe before it
+runs hours of work, and repeated options collect rather than overwrite."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PARSER = REPO / "recipes" / "lib" / "parse_options.sh"
+
+SCRIPT = f"""#!/usr/bin/env bash
+# demo.sh: prints its options.
+#   demo.sh [--stop-stage 7] [--set KEY=VALUE ...]
+set -euo pipefail
+stop_stage=7
+work=exp/demo
+set=()
+source "{PARSER}"
+echo "stop_stage=$stop_stage work=$work set=${{set[*]:-}} count=${{#set[@]}}"
+"""
+
+
+def run_bash(script: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(
+        ["bash", str(script), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def demo(tmp_path) -> Path:
+    script = tmp_path / "demo.sh"
+    script.write_text(SCRIPT)
+    return script
+
+
+def test_options_set_variables_and_repeated_ones_collect(demo):
+    result = run_bash(demo, "--stop-stage", "3", "--work=/tmp/w x", "--set", "a=1", "--set", "b=2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "stop_stage=3 work=/tmp/w x set=a=1 b=2 count=2"
+
+
+def test_defaults_stand_without_options(demo):
+    result = run_bash(demo)
+    assert result.stdout.strip() == "stop_stage=7 work=exp/demo set= count=0"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--stop-stgae", "3"], "unknown option --stop-stgae"),
+        (["--PATH", "/x"], "unknown option --PATH"),
+        (["--stop-stage"], "option --stop-stage needs a value"),
+        (["stage3"], "unexpected argument 'stage3'"),
+    ],
+)
+def test_bad_options_fail_with_one_line_naming_them(demo, args, message):
+    result = run_bash(demo, *args)
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing after the parser ran
+    assert result.stderr.strip() == next(
+        line for line in result.stderr.splitlines() if message in line
+    )
+
+
+def test_help_prints_the_header_comment(demo):
+    result = run_bash(demo, "--help")
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        "demo.sh: prints its options.",
+        "  demo.sh [--stop-stage 7] [--set KEY=VALUE ...]",
+    ]
+
+
+@pytest.mark.parametrize(
+    "recipe", ["synth", "fsdd", "compare", "librispeech", "kaldi", "speechocean762"]
+)
+def test_every_recipe_rejects_a_misspelt_option_before_any_work(recipe, tmp_path):
+    result = run_bash(REPO / "recipes" / recipe / "run.sh", "--wrok", str(tmp_path))
+    assert result.returncode == 2
+    assert "unknown option --wrok" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def _manifest(path: Path, texts: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"audio": f"/nowhere/{i}.wav", "text": t, "duration": 1.0} for i, t in enumerate(texts)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_synth_mix_repeats_the_real_speech_as_asked(tmp_path):
+    work = tmp_path / "work"
+    _manifest(work / "synth_train" / "manifest.jsonl", ["a synthetic one", "another"])
+    _manifest(work / "synth_dev" / "manifest.jsonl", ["dev"])
+    for corpus in ("so762", "fsdd"):
+        for split in ("train", "dev", "test"):
+            _manifest(work / corpus / f"{split}.jsonl", [f"{corpus} {split}"])
+
+    def mixed(*args: str) -> list[str]:
+        result = run_bash(
+            REPO / "recipes" / "synth" / "run.sh",
+            "--work", str(work), "--stage", "3", "--stop-stage", "3", *args,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line)["text"] for line in (work / "train.jsonl").open()]
+
+    default = mixed()
+    assert default.count("so762 train") == 2 and default.count("fsdd train") == 1
+    weighted = mixed("--so762-repeats", "4", "--fsdd-repeats=2")
+    assert weighted.count("so762 train") == 4 and weighted.count("fsdd train") == 2
+    assert weighted.count("a synthetic one") == 1
+    assert "so762 test" not in weighted and "so762 dev" not in weighted
