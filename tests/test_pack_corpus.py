@@ -2,6 +2,8 @@
 manifests that train like the originals."""
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,3 +54,37 @@ def test_a_packed_corpus_unpacks_to_the_same_utterances(tmp_path):
     digit, _ = sf.read(str(utterances[1].audio), dtype="float32")
     original, _ = sf.read(str(src / "digit.wav"), dtype="float32")
     assert np.allclose(digit, original, atol=1e-4)  # FLAC is lossless
+
+
+def test_gpu_finetune_script_trains_averages_and_resumes(tmp_path):
+    """recipes/synth/local/gpu_finetune.sh on the CPU: the bundled GRU fine-tuned on the
+    bundled samples stops at --seconds, leaves an averaged model that transcribes, and a second
+    call resumes from the checkpoint instead of starting over."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    samples = Path(__file__).parents[1] / "asr/samples"
+    rows = [json.loads(line) for line in (samples / "samples.jsonl").open()]
+    for row in rows:
+        row["audio"] = str(samples / row["audio"])
+    lines = "".join(json.dumps(r) + "\n" for r in rows)
+    (pack / "wav_train.jsonl").write_text(lines)
+    (pack / "wav_dev.jsonl").write_text(lines)
+    out = tmp_path / "out"
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = [str(LOCAL / "gpu_finetune.sh"), "--pack", str(pack), "--out", str(out)]
+    command += ["--device", "cpu", "--workers", "0", "--encoders", "gru", "--seconds", "20"]
+    repo = Path(__file__).parents[1]
+    for _ in range(2):
+        subprocess.run(command, check=True, cwd=repo, env=env, timeout=300)
+    model = out / "gru.safetensors"
+    assert model.stat().st_size > 1_000_000
+    transcript = subprocess.run(
+        [sys.executable, "-m", "cli", "transcribe", rows[1]["audio"], "--model", str(model)],
+        check=True, capture_output=True, text=True, cwd=repo, env=env,
+    ).stdout  # fmt: skip
+    assert transcript.strip()
+    runs = re.split(r"^training ", (out / "gru.log").read_text(), flags=re.MULTILINE)[1:]
+    assert len(runs) == 2
+    steps = [[int(s) for s in re.findall(r"\bstep (\d+)\b", run)] for run in runs]
+    assert max(steps[0]) >= 3
+    assert min(steps[1]) > max(steps[0]) - 5  # went on from a checkpoint, did not restart
