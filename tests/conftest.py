@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,11 @@ def write_audio(tmp_path):
         return path
 
     return write
+
+
+def env_with_this_python() -> dict[str, str]:
+    """The environment for a recipe script: `python` and `asr` are this test run's."""
+    return dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
 
 
 def bundled_samples() -> list[dict]:

@@ -2,7 +2,6 @@
 manifests that train like the originals."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import env_with_this_python
 
 from asr.manifest import read_manifest
 
@@ -70,7 +70,7 @@ def test_gpu_finetune_script_trains_averages_and_resumes(tmp_path):
     (pack / "wav_train.jsonl").write_text(lines)
     (pack / "wav_dev.jsonl").write_text(lines)
     out = tmp_path / "out"
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = env_with_this_python()
     command = [str(LOCAL / "gpu_finetune.sh"), "--pack", str(pack), "--out", str(out)]
     command += ["--device", "cpu", "--workers", "0", "--encoders", "gru", "--seconds", "20"]
     repo = Path(__file__).parents[1]

@@ -2,12 +2,11 @@
 runs hours of work, and repeated options collect rather than overwrite."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import env_with_this_python
 
 REPO = Path(__file__).resolve().parents[1]
 PARSER = REPO / "recipes" / "lib" / "parse_options.sh"
@@ -25,7 +24,7 @@ echo "stop_stage=$stop_stage work=$work set=${{set[*]:-}} count=${{#set[@]}}"
 
 
 def run_bash(script: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = env_with_this_python()
     return subprocess.run(
         ["bash", str(script), *args],
         check=False,

@@ -19,11 +19,10 @@ set -euo pipefail
 out=exp/compare steps=3000 batch_seconds=20 size=small encoders="blstm gru mamba"
 train="" valid="" test=()
 source "$(dirname "$0")/../lib/parse_options.sh"
-tests=("${test[@]}")
 for required in train valid; do
   [ -n "${!required}" ] || { echo "$0: --$required is required" >&2; exit 2; }
 done
-[ ${#tests[@]} -gt 0 ] || { echo "$0: at least one --test NAME=MANIFEST is required" >&2; exit 2; }
+[ ${#test[@]} -gt 0 ] || { echo "$0: at least one --test NAME=MANIFEST is required" >&2; exit 2; }
 export OMP_NUM_THREADS=1  # single-thread training speed and RTF, comparable across encoders
 
 size_args() {  # hidden units and layers giving ~1.1 M parameters per encoder
@@ -47,7 +46,7 @@ for enc in $encoders; do
       --set train.valid_every=$((steps / 6)) --set train.checkpoint_every=$((steps / 6))
     touch "$exp/done"
   fi
-  for t in "${tests[@]}"; do
+  for t in "${test[@]}"; do
     IFS='=' read -r name manifest vocab <<<"$t"
     extra=()
     [ -n "${vocab:-}" ] && extra=(--vocab "$vocab")
