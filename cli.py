@@ -368,18 +368,26 @@ def export(
 @app.command()
 @user_errors
 def average(
-    models: Annotated[list[Path], typer.Argument(help="Model files (snapshots of one run).")],
+    models: Annotated[
+        list[Path],
+        typer.Argument(help="Model files, or training run folders (their snapshots/)."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="The averaged model file.")],
+    last: Annotated[
+        int | None,
+        typer.Option("--last", help="Of each run folder, only its newest N snapshots."),
+    ] = None,
     half: Annotated[
         bool, typer.Option("--half", help="Store the weights as float16: half the file size.")
     ] = False,
 ):
     """Average the weights of several snapshots of one training run into one model file
     (one file: a float16 copy of it with --half)."""
-    from asr.average import average_models
+    from asr.average import average_models, expand_runs
 
-    average_models(models, out, half=half)
-    typer.echo(f"{out}: mean of {len(models)} models")
+    paths = expand_runs(models, last)
+    average_models(paths, out, half=half)
+    typer.echo(f"{out}: mean of {len(paths)} models")
 
 
 @app.command()

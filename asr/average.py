@@ -11,8 +11,26 @@ from pathlib import Path
 
 import torch
 
-from asr.checkpoint import LoadedModel, load_model, save_model
+from asr.checkpoint import SNAPSHOT_FOLDER, LoadedModel, load_model, save_model, snapshot_files
 from asr.errors import AsrError
+
+
+def expand_runs(sources: list[str | Path], last: int | None = None) -> list[Path]:
+    """Model files as given; a training run's --out folder stands for its validation
+    snapshots, the newest `last` of them (all when None), so that scripts need not list them."""
+    if last is not None and last < 1:
+        raise AsrError("--last", f"must be at least 1, not {last}")
+    paths: list[Path] = []
+    for source in map(Path, sources):
+        if not source.is_dir():
+            paths.append(source)
+            continue
+        snapshots = snapshot_files(source)
+        if not snapshots:
+            raise AsrError(str(source), f"no {SNAPSHOT_FOLDER}/step-*.safetensors in this run "
+                           "(train it with --set train.keep_snapshots=N)")  # fmt: skip
+        paths.extend(snapshots[-last:] if last else snapshots)
+    return paths
 
 
 def average_models(paths: list[str | Path], out: str | Path, half: bool = False) -> LoadedModel:

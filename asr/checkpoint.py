@@ -29,6 +29,7 @@ FORMAT = "asr-ctc/1"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = PACKAGE_DIR / "models" / "default.safetensors"
 STREAMING_MODEL = PACKAGE_DIR / "models" / "streaming.safetensors"  # causal: for `asr live`
+SNAPSHOT_FOLDER = "snapshots"  # in a training run's --out folder: step-N.safetensors
 BUNDLED_LM = PACKAGE_DIR / "models" / "lm.arpa.gz"  # word 3-gram for the bundled model's beam
 
 
@@ -144,6 +145,12 @@ def _metadata(data: bytes) -> dict:
     size = int.from_bytes(data[:8], "little")
     meta = json.loads(data[8 : 8 + size]).get("__metadata__", {})
     return json.loads(meta.get("asr", "{}"))
+
+
+def snapshot_files(run_dir: str | Path) -> list[Path]:
+    """A training run's validation snapshots (`train.keep_snapshots`), oldest step first."""
+    found = Path(run_dir, SNAPSHOT_FOLDER).glob("step-*.safetensors")
+    return sorted(found, key=lambda p: int(p.stem.split("-")[1]))
 
 
 def save_train_state(path: str | Path, state: dict) -> None:

@@ -18,11 +18,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from asr.batch_loader import preload, step_batches, step_seed
 from asr.checkpoint import (
+    SNAPSHOT_FOLDER,
     atomic_write,
     load_train_state,
     load_weights,
     save_model,
     save_train_state,
+    snapshot_files,
 )
 from asr.config import Config
 from asr.ctc import CTCObjective
@@ -269,11 +271,10 @@ def _usable(utterances, tokenizer):
 def _snapshot(out: Path, step: int, keep: int) -> None:
     """Keep last.safetensors as snapshots/step-N.safetensors too (the newest `keep` of them),
     for `asr average`."""
-    folder = out / "snapshots"
+    folder = out / SNAPSHOT_FOLDER
     folder.mkdir(exist_ok=True)
     atomic_write(folder / f"step-{step}.safetensors", (out / "last.safetensors").read_bytes())
-    kept = sorted(folder.glob("step-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))
-    for old in kept[:-keep]:
+    for old in snapshot_files(out)[:-keep]:
         old.unlink()
 
 

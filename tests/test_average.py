@@ -59,3 +59,36 @@ def test_half_stores_float16_weights_that_load_as_float32(tmp_path):
         assert value.dtype == torch.float32
         assert torch.allclose(value, weights[key], rtol=1e-3, atol=1e-4), key
     assert torch.equal(loaded.stats.mean, torch.zeros(80))  # statistics stay float32
+
+
+def test_a_run_folder_stands_for_its_newest_snapshots_in_step_order(tmp_path):
+    run = tmp_path / "run"
+    (run / "snapshots").mkdir(parents=True)
+    weights = {
+        step: _model_file(run / "snapshots" / f"step-{step}.safetensors", seed=step)
+        for step in (9, 10, 200, 1000)  # a name sort would put 1000 before 200 and 9 last
+    }
+    result = CliRunner().invoke(
+        app, ["average", str(run), "--last", "2", "--out", str(tmp_path / "avg.safetensors")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "mean of 2 models" in result.output
+    averaged = load_model(tmp_path / "avg.safetensors")
+    assert averaged.info["averaged"] == [
+        str(run / "snapshots" / f"step-{s}.safetensors") for s in (200, 1000)
+    ]
+    for key, value in averaged.model.state_dict().items():
+        assert torch.allclose(value, (weights[200][key] + weights[1000][key]) / 2, atol=1e-6)
+
+
+def test_a_run_folder_without_snapshots_is_a_one_line_error(tmp_path):
+    (tmp_path / "run").mkdir()
+    result = CliRunner().invoke(
+        app, ["average", str(tmp_path / "run"), "--out", str(tmp_path / "o.safetensors")]
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"asr: error: {tmp_path / 'run'}: no snapshots/step-*.safetensors in this run "
+        "(train it with --set train.keep_snapshots=N)"
+    ]
+    assert not (tmp_path / "o.safetensors").exists()

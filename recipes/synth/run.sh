@@ -96,9 +96,9 @@ if run_stage 6; then
   # The mean of the newest four validation snapshots (it has beaten the single best step on
   # dev.jsonl every time here: check with asr eval $work/dev.jsonl), weights as float16.
   mkdir -p asr/models
-  mapfile -t snaps < <(ls -v "$exp"/snapshots/step-*.safetensors 2>/dev/null | tail -4)
-  [ ${#snaps[@]} -gt 0 ] || snaps=("$exp/best.safetensors")
-  asr average "${snaps[@]}" --half --out "asr/models/$bundle.safetensors"
+  source=("$exp" --last 4)
+  [ -d "$exp/snapshots" ] || source=("$exp/best.safetensors")
+  asr average "${source[@]}" --half --out "asr/models/$bundle.safetensors"
 fi
 
 if run_stage 7; then

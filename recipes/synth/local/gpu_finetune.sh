@@ -37,9 +37,7 @@ finetune() {  # ENCODER: config, bundled weights to start from and learning rate
     --set train.keep_snapshots=8 --set train.epochs=500 --set train.num_threads=1 \
     >>"$out/$1.log" 2>&1 || status=$?
   [ "$status" -eq 0 ] || [ "$status" -eq 124 ] || { echo "$0: $1 failed, see $out/$1.log" >&2; return 1; }
-  local snapshots
-  mapfile -t snapshots < <(ls -v "$out/$1"/snapshots/step-*.safetensors | tail -n 4)
-  asr average "${snapshots[@]}" --half --out "$out/$1.safetensors"
+  asr average "$out/$1" --last 4 --half --out "$out/$1.safetensors"
 }
 
 pids=()
