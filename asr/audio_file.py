@@ -34,6 +34,19 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     return decode_mono(str(path), str(path))
 
 
+def header_duration(path: str | Path, where: str) -> float:
+    """Seconds of audio in `path` read from its header alone (no decoding); errors name
+    `where` and the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise AsrError(where, f"{path}: no such audio file")
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise AsrError(where, f"{path}: cannot read audio header ({_short(err)})") from None
+    return info.frames / info.samplerate
+
+
 def decode_mono(source, where: str) -> tuple[np.ndarray, int]:
     """A file name or file-like object (e.g. an HTTP upload) -> (mono float32, rate);
     errors are AsrErrors naming `where`."""

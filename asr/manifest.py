@@ -1,7 +1,8 @@
 """JSON Lines manifests: one utterance per line, `{"audio": path, "text": ..., "duration": s}`.
 
 `audio` is absolute or relative to the manifest's folder; NeMo's `audio_filepath` is accepted
-too; other keys (speaker, id, ...) are kept in `extra` and ignored by training.
+too; other keys (speaker, id, ...) are kept in `extra` and ignored by training. Without
+`duration` the audio file's header gives it (hand-written manifests need not measure).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asr.audio_file import header_duration
 from asr.errors import AsrError
 
 
@@ -51,10 +53,12 @@ def _parse_line(line: str, path: Path, number: int) -> Utterance:
     text = record.pop("text", None)
     if not isinstance(text, str):
         raise AsrError(where, "missing 'text' string")
+    audio_path = Path(audio) if Path(audio).is_absolute() else path.parent / audio
     duration = record.pop("duration", None)
+    if duration is None:
+        duration = header_duration(audio_path, where)
     if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
         raise AsrError(where, "'duration' must be a non-negative number of seconds")
-    audio_path = Path(audio) if Path(audio).is_absolute() else path.parent / audio
     return Utterance(audio_path, text, float(duration), record)
 
 

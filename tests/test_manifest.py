@@ -41,6 +41,28 @@ def test_malformed_line_names_file_and_line(tmp_path, bad, reason):
     assert err.value.where == f"{m}:3"
 
 
+def test_a_missing_duration_comes_from_the_audio_header(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "a.flac", np.zeros((12000, 2), dtype="float32"), 8000)
+    m = write_lines(tmp_path / "m.jsonl", [json.dumps({"audio": "a.flac", "text": "hi"})])
+    assert read_manifest(m)[0].duration == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize(
+    "content, reason", [(None, "no such audio file"), (b"not audio", "cannot read audio header")]
+)
+def test_a_missing_duration_with_unreadable_audio_names_line_and_file(tmp_path, content, reason):
+    if content is not None:
+        (tmp_path / "a.wav").write_bytes(content)
+    m = write_lines(tmp_path / "m.jsonl", [json.dumps({"audio": "a.wav", "text": "hi"})])
+    with pytest.raises(AsrError, match=reason) as err:
+        read_manifest(m)
+    assert err.value.where == f"{m}:1"
+    assert str(tmp_path / "a.wav") in str(err.value)
+
+
 def test_missing_and_empty_manifest(tmp_path):
     with pytest.raises(AsrError, match="no such manifest"):
         read_manifest(tmp_path / "none.jsonl")
