@@ -15,7 +15,12 @@ app = typer.Typer(
 )
 
 ModelOption = Annotated[
-    Path | None, typer.Option("--model", help="Model file (default: the bundled model).")
+    Path | None,
+    typer.Option(
+        "--model",
+        help="Model file, or `default` / `streaming` for a bundled one (default: the bundled "
+        "model).",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 BeamOption = Annotated[
@@ -85,9 +90,9 @@ def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | No
         if lm is not None:
             fail("--lm and --no-lm contradict each other")
         return None
-    if lm is None and model is None:
-        from asr.checkpoint import BUNDLED_LM
+    from asr.checkpoint import BUNDLED_LM, is_bundled
 
+    if lm is None and is_bundled(model):
         return BUNDLED_LM if BUNDLED_LM.exists() else None
     return lm
 
@@ -232,7 +237,11 @@ def train(
     ] = None,
     init: Annotated[
         Path | None,
-        typer.Option("--init", help="Start from this model file's weights (fine-tune)."),
+        typer.Option(
+            "--init",
+            help="Start from this model file's weights (fine-tune); `default` / `streaming`: "
+            "a bundled model.",
+        ),
     ] = None,
 ):
     """Train a CTC model; writes OUT/best.safetensors, last.safetensors and training_curves.png."""
@@ -328,7 +337,11 @@ def live(
 @user_errors
 def prepare(
     corpus: Annotated[
-        str, typer.Argument(help="fsdd, speechocean762, librispeech, commonvoice or kaldi.")
+        str,
+        typer.Argument(
+            help="fsdd, speechocean762, librispeech, commonvoice, kaldi, or folder (your own "
+            "recordings: NAME.wav + NAME.txt pairs, or an LJSpeech metadata.csv)."
+        ),
     ],
     src: Annotated[Path, typer.Argument(help="The corpus folder (a Kaldi data dir for kaldi).")],
     out: Annotated[Path, typer.Argument(help="Folder for the manifests.")],

@@ -29,6 +29,9 @@ FORMAT = "asr-ctc/1"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_MODEL = PACKAGE_DIR / "models" / "default.safetensors"
 STREAMING_MODEL = PACKAGE_DIR / "models" / "streaming.safetensors"  # causal: for `asr live`
+# Names that stand for the bundled files wherever a model path is taken (--model, --init),
+# so that an installed package's users need not find its folder.
+BUNDLED_MODELS = {"default": DEFAULT_MODEL, "streaming": STREAMING_MODEL}
 SNAPSHOT_FOLDER = "snapshots"  # in a training run's --out folder: step-N.safetensors
 BUNDLED_LM = PACKAGE_DIR / "models" / "lm.arpa.gz"  # word 3-gram for the bundled model's beam
 
@@ -90,9 +93,22 @@ def _stored(tensor: torch.Tensor, weight_type) -> torch.Tensor:
     return tensor.contiguous()
 
 
+def is_bundled(path: str | Path | None) -> bool:
+    """Whether a model argument means a bundled model: none given, or one of BUNDLED_MODELS'
+    names (a file of that name in the working folder wins)."""
+    return path is None or (str(path) in BUNDLED_MODELS and not Path(path).exists())
+
+
+def model_path(path: str | Path | None) -> Path:
+    """A model argument -> its file: None is the bundled default model."""
+    if path is None:
+        return DEFAULT_MODEL
+    return BUNDLED_MODELS[str(path)] if is_bundled(path) else Path(path)
+
+
 def load_model(path: str | Path | None = None) -> LoadedModel:
     """Load a model file (default: the bundled model) for inference, in eval mode."""
-    path = Path(path) if path is not None else DEFAULT_MODEL
+    path = model_path(path)
     if not path.exists():
         raise AsrError(str(path), "no such model file")
     if path.is_dir():

@@ -64,3 +64,30 @@ def test_checkpoint_is_safetensors_without_pickle(tmp_path):
 
     with safe_open(str(tmp_path / "m.safetensors"), "pt") as f:
         assert "asr" in f.metadata() and "stats.mean" in set(f.keys())
+
+
+def test_bundled_names_stand_for_the_bundled_files_unless_a_file_has_that_name(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert load_model("streaming").config.model.encoder == "gru"
+    assert load_model("default").config.model.encoder == "blstm"
+    model, cfg = tiny("gru")
+    save_model(tmp_path / "default", model, cfg, CharTokenizer(), FeatureStats.identity(80), {})
+    assert load_model("default").config.model.hidden == 16  # the file here wins
+    with pytest.raises(AsrError, match="no such model file"):
+        load_model("streaming.safetensors")
+
+
+def test_init_takes_a_bundled_name(tmp_path, monkeypatch):
+    from asr.config import load_config
+    from asr.train import _initialize
+
+    config = load_config("configs/gru.yaml")
+    model = CTCModel(config.model, config.features.n_mels, 29)
+    monkeypatch.chdir(tmp_path)
+    stats = _initialize("streaming", config, model)
+    bundled = load_model("streaming")
+    assert torch.equal(stats.mean, bundled.stats.mean)
+    for (name, a), b in zip(bundled.model.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a, b), name

@@ -56,6 +56,16 @@ def test_bundled_model_decodes_with_the_bundled_lm_unless_no_lm():
     assert set(with_lm.split()) <= set(lm_vocabulary(BUNDLED_LM))
 
 
+def test_naming_a_bundled_model_keeps_the_bundled_lm(tmp_path):
+    path = SAMPLES_DIR / bundled_samples()[0]["audio"]
+    (with_lm,) = library_texts([path])
+    assert run("transcribe", path, "--model", "default").output.strip() == with_lm
+    other = tmp_path / "mine.safetensors"
+    other.write_bytes(DEFAULT_MODEL.read_bytes())  # the same weights under a name of yours
+    (greedy,) = library_texts([path], bundled_lm=False)
+    assert run("transcribe", path, "--model", other).output.strip() == greedy
+
+
 def test_lm_and_no_lm_together_is_an_error(tmp_path):
     result = run("transcribe", SAMPLES_DIR / "sample1.wav", "--no-lm", "--lm", tmp_path / "x")
     assert result.exit_code == 1

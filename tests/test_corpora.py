@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asr.corpora import commonvoice, fsdd, kaldi, librispeech
+from asr.corpora import commonvoice, folder, fsdd, kaldi, librispeech
 from asr.errors import AsrError
 from asr.manifest import read_manifest
 
@@ -141,3 +141,87 @@ def test_cli_prepare_prints_counts_and_rejects_unknown_corpus(tmp_path):
     bad = subprocess.run([*run, "timit", str(tmp_path), str(tmp_path / "o")],
                          capture_output=True, text=True, check=False)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("asr: error: timit: unknown corpus")
+
+
+def test_folder_pairs_audio_with_transcripts_and_holds_out_whole_speakers(tmp_path):
+    src = tmp_path / "mine"
+    for s in range(6):
+        (src / f"spk{s}").mkdir(parents=True)
+        for take in range(3):
+            sf.write(str(src / f"spk{s}" / f"u{take}.flac"), wave(0.5, 22050), 22050)
+            (src / f"spk{s}" / f"u{take}.txt").write_text(f"Take {take}, Room 12!\n")
+    sf.write(str(src / "spk0" / "untranscribed.wav"), wave(0.5), 16000)
+    train, dev = (read_manifest(p) for p in folder.prepare(src, tmp_path / "out"))
+    assert len(train) + len(dev) == 18  # the file without a transcript is left out
+    train_speakers = {u.extra["speaker"] for u in train}
+    dev_speakers = {u.extra["speaker"] for u in dev}
+    assert dev_speakers and not dev_speakers & train_speakers
+    assert len(dev_speakers) == 1  # no speaker fits in a tenth: the smallest one
+    assert train[0].text == "take zero room twelve" and train[0].duration == pytest.approx(0.5)
+
+
+def test_folder_one_speaker_splits_files_stably_and_never_leaves_a_side_empty(tmp_path):
+    for n in range(40):
+        sf.write(str(tmp_path / f"clip{n}.wav"), wave(0.2), 16000)
+        (tmp_path / f"clip{n}.lab").write_text("hello there")
+    train, dev = folder.prepare(tmp_path, tmp_path / "out")
+    first = {u.extra["id"] for u in read_manifest(dev)}
+    assert 1 <= len(first) < 40 and len(read_manifest(train)) == 40 - len(first)
+    for n in range(40, 60):  # more recordings: the old ones keep their side
+        sf.write(str(tmp_path / f"clip{n}.wav"), wave(0.2), 16000)
+        (tmp_path / f"clip{n}.lab").write_text("hello there")
+    again = {u.extra["id"] for u in read_manifest(folder.prepare(tmp_path, tmp_path / "o2")[1])}
+    assert first <= again
+    two = tmp_path / "two"
+    two.mkdir()
+    for n in range(2):
+        sf.write(str(two / f"a{n}.wav"), wave(0.2), 16000)
+        (two / f"a{n}.txt").write_text("hi")
+    assert [len(read_manifest(p)) for p in folder.prepare(two, tmp_path / "o3")] == [1, 1]
+
+
+def test_folder_two_similar_speakers_split_by_file_not_by_half(tmp_path):
+    for speaker in ("ann", "bob"):
+        (tmp_path / speaker).mkdir()
+        for n in range(30):
+            sf.write(str(tmp_path / speaker / f"{n}.wav"), wave(0.1), 16000)
+            (tmp_path / speaker / f"{n}.txt").write_text("hi")
+    train, dev = (read_manifest(p) for p in folder.prepare(tmp_path, tmp_path / "out"))
+    assert 1 <= len(dev) <= 15 and len(train) + len(dev) == 60
+    assert {u.extra["id"] for u in dev} <= {f"{s}/{n}" for s in ("ann", "bob") for n in range(30)}
+
+
+def test_folder_reads_ljspeech_metadata_preferring_the_normalized_column(tmp_path):
+    (tmp_path / "wavs").mkdir()
+    for utt in ("LJ001-0001", "LJ001-0002", "LJ001-0003"):
+        sf.write(str(tmp_path / "wavs" / f"{utt}.wav"), wave(0.3, 22050), 22050)
+    (tmp_path / "metadata.csv").write_text(
+        "LJ001-0001|Printing, in 1450.|Printing, in fourteen fifty.\n"
+        "LJ001-0002|In being comparatively modern.\n"
+        "LJ001-0003|Dr. Who|Doctor Who\n"
+    )
+    texts = {u.extra["id"]: u.text for p in folder.prepare(tmp_path, tmp_path / "out")
+             for u in read_manifest(p)}  # fmt: skip
+    assert texts == {"LJ001-0001": "printing in fourteen fifty",
+                     "LJ001-0002": "in being comparatively modern", "LJ001-0003": "doctor who"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "metadata, reason",
+    [
+        ("LJ1|fine\nLJ2\n", "metadata.csv:2: expected ID|text"),
+        ("LJ1|fine\nLJ9|gone\n", "metadata.csv:2: no audio file wavs/LJ9.wav"),
+    ],
+)
+def test_folder_bad_metadata_line_is_named(tmp_path, metadata, reason):
+    (tmp_path / "wavs").mkdir()
+    sf.write(str(tmp_path / "wavs" / "LJ1.wav"), wave(0.3), 16000)
+    (tmp_path / "metadata.csv").write_text(metadata)
+    with pytest.raises(AsrError, match=reason):
+        folder.prepare(tmp_path, tmp_path / "out")
+
+
+def test_folder_without_pairs_says_what_it_looked_for(tmp_path):
+    sf.write(str(tmp_path / "a.wav"), wave(0.3), 16000)
+    with pytest.raises(AsrError, match=r"no audio files with a transcript beside them"):
+        folder.prepare(tmp_path, tmp_path / "out")
