@@ -191,6 +191,13 @@ def evaluate(
         Path | None,
         typer.Option(help="Write posteriogram/alignment PNGs of the first utterances here."),
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Also score each value of this manifest key (speaker, gender, ...) apart.",
+        ),
+    ] = None,
     beam: BeamOption = 0,
     lm: LmOption = None,
     lm_weight: LmWeightOption = None,
@@ -205,7 +212,7 @@ def evaluate(
 
     decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
     transcriber = load_transcriber(model, no_lm, *decoding)
-    scores = evaluate_manifest(transcriber, manifest, report, trn, plot)
+    scores = evaluate_manifest(transcriber, manifest, report, trn, plot, group_by=by)
     if json_output:
         typer.echo(json.dumps(scores.to_dict()))
         return
@@ -214,6 +221,14 @@ def evaluate(
         f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
         f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
     )
+    if scores.groups:
+        width = max(len(by), *(len(name) for name in scores.groups))
+        typer.echo(f"{by:<{width}}  {'WER':>7}  {'CER':>7}  {'utts':>5}  {'words':>6}")
+        for name, group in scores.groups.items():
+            typer.echo(
+                f"{name:<{width}}  {100 * group.wer:6.2f}%  {100 * group.cer:6.2f}%  "
+                f"{group.utterances:>5}  {group.words:>6}"
+            )
 
 
 @app.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jiwer
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import track
 
 from asr.audio import load_audio
+from asr.errors import AsrError
 from asr.manifest import read_manifest
 from asr.text import normalize_text
 
@@ -28,9 +29,30 @@ class Scores:
     deletions: int
     insertions: int
     rtf: float = 0.0  # decoding seconds per audio second
+    groups: dict[str, Scores] = field(default_factory=dict)  # by a manifest key (--by)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        record = {k: v for k, v in asdict(self).items() if k != "groups"}
+        if self.groups:
+            record["groups"] = {
+                name: {k: v for k, v in group.to_dict().items() if k != "rtf"}
+                for name, group in self.groups.items()
+            }
+        return record
+
+
+NO_GROUP = "(none)"  # utterances whose manifest line lacks the --by key
+
+
+def group_scores(utterances, refs: list[str], hyps: list[str], key: str) -> dict[str, Scores]:
+    """Scores per value of a manifest key (speaker, age, ...), worst WER first: where a
+    model fails is often one accent or one microphone, which a total hides."""
+    values = [str(u.extra[key]) if key in u.extra else NO_GROUP for u in utterances]
+    groups = {}
+    for value in sorted(set(values)):
+        members = [i for i, v in enumerate(values) if v == value]
+        groups[value] = score([refs[i] for i in members], [hyps[i] for i in members])
+    return dict(sorted(groups.items(), key=lambda item: -item[1].wer))
 
 
 def score(references: list[str], hypotheses: list[str]) -> Scores:
@@ -58,10 +80,14 @@ def evaluate_manifest(
     trn_dir: str | Path | None = None,
     plot_dir: str | Path | None = None,
     plots: int = 4,
+    group_by: str | None = None,
 ):
-    """Decode every utterance of `manifest` -> Scores (with RTF); optionally write a report,
-    sclite's trn files and posteriogram pictures of the first `plots` utterances."""
+    """Decode every utterance of `manifest` -> Scores (with RTF, and per value of the manifest
+    key `group_by`); optionally write a report, sclite's trn files and posteriogram pictures
+    of the first `plots` utterances."""
     utterances = read_manifest(manifest)
+    if group_by and not any(group_by in u.extra for u in utterances):
+        raise AsrError(str(manifest), f"no utterance has the key '{group_by}' to group by")
     rate = transcriber.settings.sample_rate
     refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
     for utt in track(utterances, description="decoding", transient=True, console=_STDERR):
@@ -73,6 +99,8 @@ def evaluate_manifest(
         refs.append(utt.text)
     scores = score(refs, hyps)
     scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
+    if group_by:
+        scores.groups = group_scores(utterances, refs, hyps, group_by)
     if report:
         write_report(report, utterances, refs, hyps)
     if trn_dir:

@@ -1,10 +1,12 @@
 """Scoring: jiwer's WER against NIST sclite on the same trn files, and edge cases."""
 
+import json
 import random
 import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from asr.evaluate import score, write_trn
@@ -87,3 +89,57 @@ def test_eval_writes_trn_and_alignment_plots(tmp_path):
     assert all(p.stat().st_size > 10_000 for p in pngs)
     hyp_lines = (tmp_path / "trn" / "hyp.trn").read_text().splitlines()
     assert len(hyp_lines) == 3 and hyp_lines[0].endswith("(x-utt000000)")
+
+
+def test_group_scores_split_by_a_manifest_key_worst_first():
+    from asr.evaluate import NO_GROUP, group_scores
+
+    utts = [
+        Utterance("a.wav", "", 1.0, {"speaker": "ann"}),
+        Utterance("b.wav", "", 1.0, {"speaker": "bob"}),
+        Utterance("c.wav", "", 1.0, {"speaker": "ann"}),
+        Utterance("d.wav", "", 1.0, {}),
+    ]
+    refs = ["one two", "three four", "five six", "seven"]
+    hyps = ["one two", "three for", "five", "seven"]
+    groups = group_scores(utts, refs, hyps, "speaker")
+    assert list(groups) == ["bob", "ann", NO_GROUP]  # WER 0.5, 0.25, 0
+    assert (groups["ann"].utterances, groups["ann"].words, groups["ann"].deletions) == (2, 4, 1)
+    assert groups["bob"].substitutions == 1 and groups[NO_GROUP].wer == 0.0
+    total = score(refs, hyps)
+    assert sum(g.words for g in groups.values()) == total.words
+    assert sum(g.substitutions + g.deletions + g.insertions for g in groups.values()) == (
+        total.substitutions + total.deletions + total.insertions
+    )
+
+
+def test_cli_eval_by_key_prints_one_row_per_value_and_refuses_an_absent_key(tmp_path):
+    import soundfile as sf
+    from typer.testing import CliRunner
+
+    from asr.manifest import write_manifest
+    from cli import app
+
+    utts = []
+    for i, speaker in enumerate(["ann", "bob", "ann"]):
+        sf.write(str(tmp_path / f"{i}.wav"), 0.1 * np.sin(np.arange(8000) / 5.0), 16000)
+        utts.append(Utterance(tmp_path / f"{i}.wav", "hello", 0.5, {"speaker": speaker}))
+    write_manifest(tmp_path / "m.jsonl", utts)
+    runner = CliRunner()
+    result = runner.invoke(app, ["eval", str(tmp_path / "m.jsonl"), "--no-lm", "--by", "speaker"])
+    assert result.exit_code == 0, result.output
+    rows = result.output.strip().splitlines()[1:]
+    assert rows[0].split()[0] == "speaker" and sorted(r.split()[0] for r in rows[1:]) == [
+        "ann",
+        "bob",
+    ]
+    assert {r.split()[0]: r.split()[3] for r in rows[1:]} == {"ann": "2", "bob": "1"}
+    as_json = runner.invoke(
+        app, ["eval", str(tmp_path / "m.jsonl"), "--no-lm", "--by", "speaker", "--json"]
+    )
+    assert set(json.loads(as_json.output)["groups"]) == {"ann", "bob"}
+    plain = runner.invoke(app, ["eval", str(tmp_path / "m.jsonl"), "--no-lm", "--json"])
+    assert "groups" not in json.loads(plain.output)
+    absent = runner.invoke(app, ["eval", str(tmp_path / "m.jsonl"), "--no-lm", "--by", "age"])
+    assert absent.exit_code == 1
+    assert "m.jsonl: no utterance has the key 'age' to group by" in absent.output
