@@ -90,7 +90,7 @@ def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | No
         if lm is not None:
             fail("--lm and --no-lm contradict each other")
         return None
-    from asr.checkpoint import BUNDLED_LM, is_bundled
+    from asr.bundled import BUNDLED_LM, is_bundled
 
     if lm is None and is_bundled(model):
         return BUNDLED_LM if BUNDLED_LM.exists() else None
@@ -327,7 +327,7 @@ def live(
 
         recognizer, loader = OnnxRecognizer(model, rules), load_audio_np
     else:
-        from asr.checkpoint import STREAMING_MODEL
+        from asr.bundled import STREAMING_MODEL
         from asr.streaming import Recognizer
 
         recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*decoding))
@@ -437,7 +437,7 @@ def serve(
     and a web page at / that captions the browser's microphone."""
     import uvicorn
 
-    from asr.checkpoint import STREAMING_MODEL
+    from asr.bundled import STREAMING_MODEL
     from asr.server import Limits, build_app
     from asr.streaming import EndpointRules, Recognizer
 

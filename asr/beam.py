@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from asr.checkpoint import BUNDLED_LM
+from asr.bundled import BUNDLED_LM
 from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.text import normalize_text

@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as dump_safetensors
 
+from asr.bundled import model_path
 from asr.config import Config, config_from_dict
 from asr.errors import AsrError
 from asr.features import FeatureStats
@@ -26,14 +27,7 @@ from asr.model import CTCModel
 from asr.text import CharTokenizer, tokenizer_from_dict
 
 FORMAT = "asr-ctc/1"
-PACKAGE_DIR = Path(__file__).resolve().parent
-DEFAULT_MODEL = PACKAGE_DIR / "models" / "default.safetensors"
-STREAMING_MODEL = PACKAGE_DIR / "models" / "streaming.safetensors"  # causal: for `asr live`
-# Names that stand for the bundled files wherever a model path is taken (--model, --init),
-# so that an installed package's users need not find its folder.
-BUNDLED_MODELS = {"default": DEFAULT_MODEL, "streaming": STREAMING_MODEL}
 SNAPSHOT_FOLDER = "snapshots"  # in a training run's --out folder: step-N.safetensors
-BUNDLED_LM = PACKAGE_DIR / "models" / "lm.arpa.gz"  # word 3-gram for the bundled model's beam
 
 
 @dataclass
@@ -91,19 +85,6 @@ def _stored(tensor: torch.Tensor, weight_type) -> torch.Tensor:
     if weight_type is not None and tensor.is_floating_point():
         tensor = tensor.to(weight_type)
     return tensor.contiguous()
-
-
-def is_bundled(path: str | Path | None) -> bool:
-    """Whether a model argument means a bundled model: none given, or one of BUNDLED_MODELS'
-    names (a file of that name in the working folder wins)."""
-    return path is None or (str(path) in BUNDLED_MODELS and not Path(path).exists())
-
-
-def model_path(path: str | Path | None) -> Path:
-    """A model argument -> its file: None is the bundled default model."""
-    if path is None:
-        return DEFAULT_MODEL
-    return BUNDLED_MODELS[str(path)] if is_bundled(path) else Path(path)
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:

@@ -16,6 +16,7 @@ import numpy as np
 from asr.audio_file import is_silent, read_mono
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.errors import AsrError
+from asr.segment import transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
 
@@ -90,7 +91,11 @@ class OnnxTranscriber:
         return log_probs[:out_frames]
 
     def transcribe_wave(self, wave) -> Hypothesis:
-        """(N,) float audio (numpy, or a CPU tensor from `asr eval`) -> hypothesis."""
+        """(N,) float audio (numpy, or a CPU tensor from `asr eval`) -> hypothesis; long
+        recordings are cut at pauses as on the torch path."""
+        return transcribe_in_pieces(wave, self.sample_rate, self.transcribe_piece)
+
+    def transcribe_piece(self, wave) -> Hypothesis:
         if is_silent(wave):  # as the torch path does
             return Hypothesis("")
         best = self.log_probs(np.asarray(wave, dtype=np.float32)).argmax(axis=-1).tolist()

@@ -14,6 +14,7 @@ from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
 from asr.manifest import padded_batches
 from asr.model import SUBSAMPLING
+from asr.segment import MAX_SECONDS, transcribe_in_pieces
 
 
 class Transcriber:
@@ -52,8 +53,11 @@ class Transcriber:
         """Many waveforms -> their hypotheses (same order), decoded in length-sorted padded
         batches: the same results as one by one, with far fewer, larger matrix products."""
         lengths = [len(w) for w in waves]
-        order = sorted(range(len(waves)), key=lengths.__getitem__)
         results: list[Hypothesis | None] = [None] * len(waves)
+        longest = MAX_SECONDS * self.settings.sample_rate
+        for i in (i for i, n in enumerate(lengths) if n > longest):  # cut into pieces
+            results[i] = self.transcribe_wave(waves[i])
+        order = sorted((i for i, n in enumerate(lengths) if n <= longest), key=lengths.__getitem__)
         for group in padded_batches(order, lengths, batch_seconds * self.settings.sample_rate):
             feats = [self.loaded.stats.normalize(self.logmel(waves[i])) for i in group]
             lens = torch.tensor([f.shape[0] for f in feats])
@@ -67,6 +71,11 @@ class Transcriber:
         return results
 
     def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
+        """A recording of any length: over MAX_SECONDS it is cut at pauses (asr/segment.py)."""
+        return transcribe_in_pieces(wave, self.settings.sample_rate, self.transcribe_piece)
+
+    def transcribe_piece(self, wave: torch.Tensor) -> Hypothesis:
+        """One utterance's waveform, decoded whole."""
         if is_silent(wave):  # digital silence: models trained on speech may still babble
             return Hypothesis("")
         return self.decode_log_probs(self.log_probs(wave))

@@ -93,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from asr.audio import load_audio
-    from asr.checkpoint import STREAMING_MODEL
+    from asr.bundled import STREAMING_MODEL
     from asr.streaming import Recognizer
 
     model = args.model or STREAMING_MODEL

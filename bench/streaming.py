@@ -31,7 +31,8 @@ import torch
 import torchaudio
 
 from asr.audio import load_audio
-from asr.checkpoint import DEFAULT_MODEL, STREAMING_MODEL, LoadedModel, load_model
+from asr.bundled import DEFAULT_MODEL, STREAMING_MODEL
+from asr.checkpoint import LoadedModel, load_model
 from asr.config import load_config
 from asr.decoding import Word, collapse_path, words_from_tokens
 from asr.features import FeatureStats

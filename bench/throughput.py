@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from asr.audio import load_audio
-from asr.checkpoint import DEFAULT_MODEL
+from asr.bundled import DEFAULT_MODEL
 from asr.evaluate import score
 from asr.manifest import read_manifest
 from asr.transcribe import Transcriber

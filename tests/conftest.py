@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from asr.checkpoint import PACKAGE_DIR
+from asr.bundled import PACKAGE_DIR
 
 SAMPLES_DIR = PACKAGE_DIR / "samples"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from asr.checkpoint import STREAMING_MODEL
+from asr.bundled import STREAMING_MODEL
 from asr.streaming import Recognizer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from conftest import SAMPLES_DIR, bundled_samples, tone
 from typer.testing import CliRunner
 
 from asr.beam import lm_vocabulary
-from asr.checkpoint import BUNDLED_LM, DEFAULT_MODEL
+from asr.bundled import BUNDLED_LM, DEFAULT_MODEL
 from cli import app
 
 runner = CliRunner()

@@ -80,7 +80,8 @@ def test_batched_transcription_equals_one_by_one(encoder):
         model.head.weight.mul_(10)
     config = Config(model=cfg)
     t = Transcriber(LoadedModel(model, config, CharTokenizer(), FeatureStats.identity(80)))
-    waves = [noise(n, seed=n) for n in (16000, 300, 5000, 40000, 1361, 24000)]
+    long = 16000 * 25  # over asr.segment.MAX_SECONDS: cut into pieces, batched or not
+    waves = [noise(n, seed=n) for n in (16000, 300, 5000, 40000, 1361, 24000, long)]
     batched = t.transcribe_batch(waves, batch_seconds=4.0)
     assert batched == [t.transcribe_wave(w) for w in waves]
     assert any(h.text for h in batched)

@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from asr.audio import load_audio
-from asr.checkpoint import STREAMING_MODEL
+from asr.bundled import STREAMING_MODEL
 from asr.streaming import Recognizer
 
 SAMPLE = STREAMING_MODEL.parent.parent / "samples" / "sample1.wav"  # 16 kHz: no resampling
