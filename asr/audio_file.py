@@ -6,6 +6,8 @@ zero-length, or holding NaN/infinite samples.
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,17 @@ def is_silent(wave) -> bool:
     return samples.size == 0 or float(np.abs(samples).max()) < SILENCE_PEAK
 
 
+STDIN = "-"  # the path that reads standard input: `ffmpeg -i talk.mp4 -f wav - | asr transcribe -`
+
+
 def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
-    """`path` -> ((N,) float32 in [-1, 1] averaged over channels, its sample rate)."""
+    """`path` -> ((N,) float32 in [-1, 1] averaged over channels, its sample rate);
+    "-" reads a whole audio file from standard input."""
+    if str(path) == STDIN:
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise AsrError("stdin", "empty input")
+        return decode_mono(io.BytesIO(data), "stdin")
     path = Path(path)
     if not path.exists():
         raise AsrError(str(path), "no such file")

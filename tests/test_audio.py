@@ -74,3 +74,21 @@ def test_silence_gate_only_takes_digital_silence():
     assert is_silent(torch.full((100,), 5e-5))
     quiet_speech = 10 ** (-60 / 20) * np.sin(np.arange(16000) / 5)  # -60 dBFS: still heard
     assert not is_silent(quiet_speech)
+
+
+def test_dash_reads_audio_from_stdin(monkeypatch):
+    import io
+
+    from conftest import SAMPLES_DIR
+
+    from asr.audio_file import read_mono
+
+    flac = (SAMPLES_DIR / "sample2.flac").read_bytes()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(flac)))
+    data, rate = read_mono("-")
+    expected, expected_rate = read_mono(SAMPLES_DIR / "sample2.flac")
+    assert rate == expected_rate and np.array_equal(data, expected)
+    for junk, reason in ((b"", "stdin: empty input"), (b"junk", "stdin: cannot decode audio")):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(junk)))
+        with pytest.raises(AsrError, match=reason):
+            read_mono("-")

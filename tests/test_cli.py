@@ -212,3 +212,11 @@ def test_decoding_flags_left_unset_take_the_library_defaults(tmp_path):
         1.5,
         2.0,
     )
+
+
+def test_transcribe_dash_reads_stdin():
+    sample = SAMPLES_DIR / "sample2.flac"
+    from_file = run("transcribe", sample, "--no-lm").output.strip()
+    piped = runner.invoke(app, ["transcribe", "-", "--no-lm"], input=sample.read_bytes())
+    assert piped.exit_code == 0, piped.output
+    assert piped.output.strip() == from_file
