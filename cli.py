@@ -84,7 +84,8 @@ def load_transcriber(model, no_lm, beam, lm, *rest):
 
 
 def write_subtitles(words, audio: Path, dirs: dict[str, Path]) -> None:
-    """DIR/NAME.srt and/or DIR/NAME.vtt for one transcribed file (`dirs`: suffix -> DIR)."""
+    """DIR/NAME.srt and/or DIR/NAME.vtt for one transcribed file (`dirs`: suffix -> DIR);
+    audio read from stdin ("-") is named stdin."""
     if not dirs:
         return
     from asr.subtitles import make_cues, to_srt, to_vtt
@@ -93,7 +94,8 @@ def write_subtitles(words, audio: Path, dirs: dict[str, Path]) -> None:
     for suffix, folder in dirs.items():
         folder.mkdir(parents=True, exist_ok=True)
         text = to_srt(cues) if suffix == ".srt" else to_vtt(cues)
-        (folder / audio.with_suffix(suffix).name).write_text(text, encoding="utf-8")
+        name = "stdin" if str(audio) == "-" else audio.stem
+        (folder / f"{name}{suffix}").write_text(text, encoding="utf-8")
 
 
 def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | None:
