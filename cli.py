@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -81,6 +82,30 @@ def load_transcriber(model, no_lm, beam, lm, *rest):
     from asr.transcribe import Transcriber
 
     return Transcriber.from_file(model, beam_options(*decoding))
+
+
+@contextmanager
+def long_file_progress(path: Path):
+    """A progress bar on stderr while a long recording is decoded piece by piece; it starts
+    with the first piece decoded, so files that fit one piece never show one."""
+    bar, task = None, None
+
+    def advance(done: float, total: float) -> None:
+        nonlocal bar, task
+        if bar is None:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(stderr=True), transient=True)
+            bar.start()
+            task = bar.add_task(f"{path.name}: {total / 60:.1f} min", total=total)
+        bar.update(task, completed=done)
+
+    try:
+        yield advance
+    finally:
+        if bar is not None:
+            bar.stop()
 
 
 def write_subtitles(words, audio: Path, dirs: dict[str, Path]) -> None:
@@ -185,7 +210,8 @@ def transcribe(
     failures = 0
     for path in audio:
         try:
-            hyp = transcriber.transcribe_file(path)
+            with long_file_progress(path) as progress:
+                hyp = transcriber.transcribe_file(path, progress)
         except AsrError as err:  # report and go on: one bad file must not lose the others
             typer.echo(f"asr: error: {err}", err=True)
             failures += 1

@@ -16,7 +16,7 @@ import numpy as np
 from asr.audio_file import is_silent, read_mono
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.errors import AsrError
-from asr.segment import transcribe_in_pieces
+from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
 
@@ -90,10 +90,10 @@ class OnnxTranscriber:
         log_probs = self.model.run(None, {"feats": feats[None].astype(np.float32)})[0][0]
         return log_probs[:out_frames]
 
-    def transcribe_wave(self, wave) -> Hypothesis:
+    def transcribe_wave(self, wave, progress: Progress | None = None) -> Hypothesis:
         """(N,) float audio (numpy, or a CPU tensor from `asr eval`) -> hypothesis; long
         recordings are cut at pauses as on the torch path."""
-        return transcribe_in_pieces(wave, self.sample_rate, self.transcribe_piece)
+        return transcribe_in_pieces(wave, self.sample_rate, self.transcribe_piece, progress)
 
     def transcribe_piece(self, wave) -> Hypothesis:
         if is_silent(wave):  # as the torch path does
@@ -102,8 +102,8 @@ class OnnxTranscriber:
         emitted = collapse_path(best, self.tokenizer.blank_id)
         return words_from_tokens(emitted, self.tokenizer, self.frame_seconds)
 
-    def transcribe_file(self, path: str | Path) -> Hypothesis:
-        return self.transcribe_wave(load_audio_np(path, self.sample_rate))
+    def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
+        return self.transcribe_wave(load_audio_np(path, self.sample_rate), progress)
 
 
 class OnnxRecognizer(OnnxTranscriber, StreamDecoder):

@@ -49,11 +49,19 @@ def cut_points(
     return pieces
 
 
+Progress = Callable[[float, float], None]  # (seconds decoded, seconds in all), per piece
+
+
 def transcribe_in_pieces(
-    wave, rate: int, transcribe_piece: Callable[[object], Hypothesis], **limits: float
+    wave,
+    rate: int,
+    transcribe_piece: Callable[[object], Hypothesis],
+    progress: Progress | None = None,
+    **limits: float,
 ) -> Hypothesis:
     """Transcribe a long `wave` (numpy or a CPU tensor) piece by piece with
-    `transcribe_piece`, joining the texts and shifting word times to the whole recording."""
+    `transcribe_piece`, joining the texts and shifting word times to the whole recording;
+    `progress` hears after each piece (a bar for hour-long files)."""
     pieces = cut_points(np.asarray(wave), rate, **limits)
     if len(pieces) == 1:
         return transcribe_piece(wave)
@@ -63,4 +71,6 @@ def transcribe_in_pieces(
         offset = start / rate
         texts += [hyp.text] if hyp.text else []
         words += [Word(w.word, w.start + offset, w.end + offset) for w in hyp.words]
+        if progress is not None:
+            progress(end / rate, len(wave) / rate)
     return Hypothesis(" ".join(texts), words)

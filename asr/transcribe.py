@@ -14,7 +14,7 @@ from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
 from asr.manifest import padded_batches
 from asr.model import SUBSAMPLING
-from asr.segment import MAX_SECONDS, transcribe_in_pieces
+from asr.segment import MAX_SECONDS, Progress, transcribe_in_pieces
 
 
 class Transcriber:
@@ -70,9 +70,10 @@ class Transcriber:
                 results[i] = Hypothesis("") if is_silent(waves[i]) else hyp
         return results
 
-    def transcribe_wave(self, wave: torch.Tensor) -> Hypothesis:
+    def transcribe_wave(self, wave: torch.Tensor, progress: Progress | None = None) -> Hypothesis:
         """A recording of any length: over MAX_SECONDS it is cut at pauses (asr/segment.py)."""
-        return transcribe_in_pieces(wave, self.settings.sample_rate, self.transcribe_piece)
+        rate = self.settings.sample_rate
+        return transcribe_in_pieces(wave, rate, self.transcribe_piece, progress)
 
     def transcribe_piece(self, wave: torch.Tensor) -> Hypothesis:
         """One utterance's waveform, decoded whole."""
@@ -86,5 +87,5 @@ class Transcriber:
             return self.beam(log_probs)
         return greedy_decode(log_probs, self.loaded.tokenizer, self.frame_seconds)
 
-    def transcribe_file(self, path: str | Path) -> Hypothesis:
-        return self.transcribe_wave(load_audio(path, self.settings.sample_rate))
+    def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
+        return self.transcribe_wave(load_audio(path, self.settings.sample_rate), progress)

@@ -63,5 +63,10 @@ def test_pieces_are_joined_with_word_times_on_the_whole_recording():
     assert seen == [end - start for start, end in pieces] and len(seen) == 3
     assert hyp.text == "w1 w2 w3"
     assert [w.start for w in hyp.words] == pytest.approx([0.5 + s / RATE for s, _ in pieces])
+    heard = []
+    transcribe_in_pieces(wave, RATE, piece, lambda done, total: heard.append((done, total)),
+                         max_seconds=10, min_seconds=4)  # fmt: skip
+    assert [d for d, _ in heard] == pytest.approx([end / RATE for _, end in pieces])
+    assert all(t == pytest.approx(len(wave) / RATE) for _, t in heard)
     silent = transcribe_in_pieces(wave, RATE, lambda part: Hypothesis(""), max_seconds=10)
     assert silent.text == "" and silent.words == []
