@@ -360,6 +360,7 @@ def live(
     vocab: VocabOption = None,
     hotwords: HotwordsOption = None,
     hotword_bonus: HotwordBonusOption = None,
+    no_lm: NoLmOption = False,
 ):
     """Transcribe the microphone (or --input FILE) as you speak: partials in place, finals on
     their own lines; --json prints one event per line. Ctrl-C flushes the last words."""
@@ -374,6 +375,7 @@ def live(
     if chunk_ms <= 0:
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
+    lm = lm_or_bundled(model, lm, no_lm)  # the bundled model comes with the bundled LM
     decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
     loader = None
     if is_export(model, *decoding):  # onnxruntime, no torch

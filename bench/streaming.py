@@ -1,7 +1,7 @@
 """Streaming cost and latency of causal models, single-threaded, against offline decoding.
 
     python bench/streaming.py [--model M ...] [--config C ...] [--manifest M] [--utts 40]
-                              [--chunk-ms 160] [--reference MODEL]
+                              [--chunk-ms 160] [--reference MODEL] [--lm FILE [--beam 32]]
 
 For each model (trained files with --model; random weights of a config's size with --config,
 which measures speed and memory only), prints:
@@ -17,6 +17,9 @@ which measures speed and memory only), prints:
     forcing the true transcript through the offline --reference model (default: the bundled
     BiLSTM), an estimate. Only words the streaming model gets right count;
   - peak memory (resident set high-water mark while decoding, over the process baseline).
+With --lm the streams decode by beam search with that LM (as `asr live --lm`), a word shows
+when the partial hypothesis holds it at its final place and keeps it there to the end, and
+the word accuracy of the streamed finals is printed too.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import torch
 import torchaudio
 
 from asr.audio import load_audio
+from asr.beam import BeamOptions
 from asr.bundled import DEFAULT_MODEL, STREAMING_MODEL
 from asr.checkpoint import LoadedModel, load_model
 from asr.config import load_config
@@ -65,7 +69,7 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
     completion times on the simulated real-time clock)."""
     stream = rec.create_stream()
     rate = rec.settings.sample_rate
-    compute, free_at, done_at = 0.0, 0.0, []
+    compute, free_at, done_at, partials = 0.0, 0.0, [], []
     for offset in range(0, len(wave), chunk):
         piece = wave[offset : offset + chunk]
         arrives = (offset + len(piece)) / rate
@@ -76,12 +80,43 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
         compute += spent
         free_at = max(free_at, arrives) + spent
         done_at += [free_at] * (stream.decoded_frames - len(done_at))
+        if stream.beam is not None:
+            partials.append((free_at, [w.word for w in stream.partial.words]))
     tokens = list(stream.tokens)  # the flush below ends the utterance and clears them
     stream.input_finished()
     started = time.perf_counter()
-    rec.decode(stream)
-    compute += time.perf_counter() - started
-    return compute, tokens, done_at
+    finals = rec.decode(stream)
+    spent = time.perf_counter() - started
+    compute += spent
+    if stream.beam is None:
+        return compute, tokens, done_at, None
+    words = [w for hyp in finals for w in hyp.words]
+    return compute, words, partials, max(free_at, len(wave) / rate) + spent
+
+
+def beam_word_latencies(words, partials, flushed_at, reference_words, speech_end):
+    """As word_latencies, for beam search: final word j shows at the first partial from
+    which every later partial holds it as its word j (else when the stream is flushed)."""
+    if not words or not reference_words:
+        return []
+    shown = [flushed_at] * len(words)
+    for j, word in enumerate(words):
+        for at, partial in reversed(partials):
+            if len(partial) <= j or partial[j] != word.word:
+                break
+            shown[j] = at
+    ref = " ".join(w.word for w in reference_words)
+    alignment = jiwer.process_words(ref, " ".join(w.word for w in words)).alignments[0]
+    out = []
+    for chunk in alignment:
+        if chunk.type != "equal":
+            continue
+        for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+            i = chunk.ref_start_idx + k
+            last = i == len(reference_words) - 1
+            end = speech_end if last and speech_end is not None else reference_words[i].end
+            out.append((last, shown[chunk.hyp_start_idx + k] - end))
+    return out
 
 
 def word_latencies(
@@ -164,7 +199,10 @@ def main() -> None:
     parser.add_argument("--utts", type=int, default=40)
     parser.add_argument("--chunk-ms", type=float, default=160)
     parser.add_argument("--reference", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--lm", type=Path, help="beam search with this LM, as asr live --lm")
+    parser.add_argument("--beam", type=int, default=BeamOptions.beam)
     args = parser.parse_args()
+    beam = BeamOptions(beam=args.beam, lm=args.lm) if args.lm else None
     if not args.model and not args.config:
         args.model = [STREAMING_MODEL]
     torch.set_num_threads(1)
@@ -183,22 +221,27 @@ def main() -> None:
     ends_from = "from the manifest (true times)" if timed else f"forced-aligned by {args.reference}"
     final_ends = "their true end" if timed else "the end of speech"
     print(f"{len(waves)} utterances, {audio_s:.1f} s of audio from {args.manifest}; "
-          f"chunk {args.chunk_ms:g} ms; 1 thread; word ends {ends_from}")  # fmt: skip
+          f"chunk {args.chunk_ms:g} ms; 1 thread; word ends {ends_from}; "
+          f"{f'beam {args.beam} with {args.lm}' if beam else 'greedy'}")  # fmt: skip
     header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
               f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
     print(header)
     for name, loaded in models(args):
-        rec = Recognizer(loaded, EndpointRules(min_trailing_blank_s=float("inf")))
+        rec = Recognizer(loaded, EndpointRules(min_trailing_blank_s=float("inf")), beam)
         chunk = round(rec.settings.sample_rate * args.chunk_ms / 1000)
         for w in waves[:2]:  # warm up
             stream_file(rec, w, chunk)
         baseline = rss_kib("VmRSS")
         peak_rss_reset()
-        stream_s, latencies = 0.0, []
+        stream_s, latencies, hyps = 0.0, [], []
         for wave, words, end in zip(waves, ref_words, ends, strict=True):
-            spent, tokens, done_at = stream_file(rec, wave, chunk)
+            spent, emitted, timeline, flushed_at = stream_file(rec, wave, chunk)
             stream_s += spent
-            latencies += word_latencies(rec, tokens, done_at, words, end)
+            if beam is None:
+                latencies += word_latencies(rec, emitted, timeline, words, end)
+            else:
+                latencies += beam_word_latencies(emitted, timeline, flushed_at, words, end)
+                hyps.append(" ".join(w.word for w in emitted))
         peak_mib = max(0, rss_kib("VmHWM") - baseline) / 1024
         started = time.perf_counter()
         for wave in waves:
@@ -220,6 +263,9 @@ def main() -> None:
                   f"p95 {1000 * p95(finals):.0f} ms")  # fmt: skip
         else:
             print("  (no word matched the reference: latency is not measured for this model)")
+        if hyps:
+            wer = jiwer.wer([u.text for u in utts], hyps)
+            print(f"  streamed finals (beam search): WER {wer:.3f} on these {len(utts)} utterances")
 
 
 if __name__ == "__main__":

@@ -143,3 +143,24 @@ def test_closing_the_microphone_never_hangs_the_exit():
     assert time.monotonic() - start < 2.0
     assert source.stream.calls == ["abort"]  # aborted (never a draining stop), still stuck
     source.stream.release.set()
+
+
+def test_cli_bundled_model_streams_with_the_bundled_lm_unless_no_lm():
+    from conftest import SAMPLES_DIR
+
+    from asr.beam import bundled_decoding
+    from asr.streaming import Recognizer
+
+    sample = SAMPLES_DIR / "sample1.wav"
+    texts = {}
+    for flags in ((), ("--no-lm",)):
+        proc = run_cli("--input", str(sample), "--speed", "0", "--json", *flags)
+        assert proc.returncode == 0, proc.stderr
+        finals = [e for e in map(json.loads, proc.stdout.splitlines()) if e["type"] == "final"]
+        texts[flags] = " ".join(e["text"] for e in finals if e["text"])
+    assert (
+        texts[()]
+        == Recognizer.from_file("streaming", beam=bundled_decoding()).transcribe_file(sample).text
+    )
+    assert texts[("--no-lm",)] == Recognizer.from_file("streaming").transcribe_file(sample).text
+    assert texts[()] != texts[("--no-lm",)]
