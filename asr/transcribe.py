@@ -14,7 +14,7 @@ from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
 from asr.manifest import padded_batches
 from asr.model import SUBSAMPLING
-from asr.segment import MAX_SECONDS, Progress, transcribe_in_pieces
+from asr.segment import WHOLE_SECONDS, Progress, transcribe_in_pieces
 
 
 class Transcriber:
@@ -54,7 +54,7 @@ class Transcriber:
         batches: the same results as one by one, with far fewer, larger matrix products."""
         lengths = [len(w) for w in waves]
         results: list[Hypothesis | None] = [None] * len(waves)
-        longest = MAX_SECONDS * self.settings.sample_rate
+        longest = WHOLE_SECONDS * self.settings.sample_rate
         for i in (i for i, n in enumerate(lengths) if n > longest):  # cut into pieces
             results[i] = self.transcribe_wave(waves[i])
         order = sorted((i for i, n in enumerate(lengths) if n <= longest), key=lengths.__getitem__)
@@ -71,7 +71,7 @@ class Transcriber:
         return results
 
     def transcribe_wave(self, wave: torch.Tensor, progress: Progress | None = None) -> Hypothesis:
-        """A recording of any length: over MAX_SECONDS it is cut at pauses (asr/segment.py)."""
+        """A recording of any length: over WHOLE_SECONDS it is cut at pauses (asr/segment.py)."""
         rate = self.settings.sample_rate
         return transcribe_in_pieces(wave, rate, self.transcribe_piece, progress)
 

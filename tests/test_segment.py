@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from asr.decoding import Hypothesis, Word
-from asr.segment import MAX_SECONDS, cut_points, transcribe_in_pieces
+from asr.segment import WHOLE_SECONDS, cut_points, transcribe_in_pieces
 
 RATE = 16000
 
@@ -25,9 +25,11 @@ def speech_with_pauses(bursts: list[float], pause: float, seed: int = 0):
     return np.concatenate(parts), pauses
 
 
-def test_short_audio_is_one_piece():
-    wave = np.ones(int(MAX_SECONDS * RATE), dtype=np.float32)
+def test_a_sentence_or_two_stays_whole():
+    wave, _ = speech_with_pauses([4.0] * 4, pause=0.5)
+    assert len(wave) <= WHOLE_SECONDS * RATE
     assert cut_points(wave, RATE) == [(0, len(wave))]
+    assert len(cut_points(wave, RATE, whole_seconds=10)) == 2
 
 
 @pytest.mark.parametrize(
@@ -58,15 +60,17 @@ def test_pieces_are_joined_with_word_times_on_the_whole_recording():
         seen.append(len(part))
         return Hypothesis(f"w{len(seen)}", [Word(f"w{len(seen)}", 0.5, 1.0)])
 
-    hyp = transcribe_in_pieces(wave, RATE, piece, max_seconds=10, min_seconds=4)
-    pieces = cut_points(wave, RATE, max_seconds=10, min_seconds=4)
+    hyp = transcribe_in_pieces(wave, RATE, piece, max_seconds=10, min_seconds=4, whole_seconds=10)
+    pieces = cut_points(wave, RATE, max_seconds=10, min_seconds=4, whole_seconds=10)
     assert seen == [end - start for start, end in pieces] and len(seen) == 3
     assert hyp.text == "w1 w2 w3"
     assert [w.start for w in hyp.words] == pytest.approx([0.5 + s / RATE for s, _ in pieces])
     heard = []
     transcribe_in_pieces(wave, RATE, piece, lambda done, total: heard.append((done, total)),
-                         max_seconds=10, min_seconds=4)  # fmt: skip
+                         max_seconds=10, min_seconds=4, whole_seconds=10)  # fmt: skip
     assert [d for d, _ in heard] == pytest.approx([end / RATE for _, end in pieces])
     assert all(t == pytest.approx(len(wave) / RATE) for _, t in heard)
-    silent = transcribe_in_pieces(wave, RATE, lambda part: Hypothesis(""), max_seconds=10)
+    silent = transcribe_in_pieces(
+        wave, RATE, lambda part: Hypothesis(""), max_seconds=10, whole_seconds=10
+    )
     assert silent.text == "" and silent.words == []
