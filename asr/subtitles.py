@@ -7,6 +7,7 @@ and a pause of 0.6 s or more between words starts a new cue, so a cue never span
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from asr.decoding import Word
 
@@ -83,3 +84,18 @@ def to_vtt(cues: list[Cue]) -> str:
         for c in cues
     ]
     return "WEBVTT\n\n" + "\n\n".join(blocks) + ("\n" if blocks else "")
+
+
+FORMATS = {".srt": to_srt, ".vtt": to_vtt}
+
+
+def write_subtitles(words: list[Word], name: str, folders: dict[str, Path]) -> list[Path]:
+    """FOLDER/NAME.srt and/or FOLDER/NAME.vtt (`folders`: suffix -> FOLDER) for one
+    recording's words; -> the files written."""
+    cues = make_cues(words)
+    written = []
+    for suffix, folder in folders.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        written.append(folder / f"{name}{suffix}")
+        written[-1].write_text(FORMATS[suffix](cues), encoding="utf-8")
+    return written
