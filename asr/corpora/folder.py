@@ -17,8 +17,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-import soundfile as sf
-
+from asr.audio_file import header_duration
 from asr.errors import AsrError
 from asr.manifest import Utterance, write_manifest
 from asr.text import normalize_text
@@ -46,12 +45,9 @@ def prepare(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
 
 
 def _utterance(audio: Path, utt_id: str, text: str, speaker: str, where: str) -> Utterance:
-    try:
-        info = sf.info(str(audio))
-    except (RuntimeError, ValueError) as err:
-        raise AsrError(where, f"{audio}: cannot read audio header ({err})") from None
     extra = {"id": utt_id, **({"speaker": speaker} if speaker else {})}
-    return Utterance(audio.resolve(), normalize_text(text), info.frames / info.samplerate, extra)
+    duration = header_duration(audio, where)
+    return Utterance(audio.resolve(), normalize_text(text), duration, extra)
 
 
 def _paired_files(src: Path) -> list[Utterance]:
