@@ -65,8 +65,8 @@ def rss_kib(field: str) -> int:
 
 
 def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
-    """Decode chunk by chunk; -> (compute seconds, the (frame, token) emissions, per-frame
-    completion times on the simulated real-time clock)."""
+    """Decode chunk by chunk; -> (compute seconds, the hypothesis' words, when each word
+    showed on the simulated real-time clock)."""
     stream = rec.create_stream()
     rate = rec.settings.sample_rate
     compute, free_at, done_at, partials = 0.0, 0.0, [], []
@@ -88,23 +88,31 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
     finals = rec.decode(stream)
     spent = time.perf_counter() - started
     compute += spent
-    if stream.beam is None:
-        return compute, tokens, done_at, None
+    if stream.beam is None:  # a word shows with its last letter
+        words = words_from_tokens(tokens, rec.loaded.tokenizer, rec.frame_seconds).words
+        # words_from_tokens ends a word one frame after its last letter: that frame index - 1.
+        ends = [round(w.end / rec.frame_seconds) - 1 for w in words]
+        return compute, words, [done_at[min(f, len(done_at) - 1)] for f in ends]
+    # Beam search: final word j shows at the first partial from which every later partial
+    # holds it as its word j (else when the stream is flushed).
     words = [w for hyp in finals for w in hyp.words]
-    return compute, words, partials, max(free_at, len(wave) / rate) + spent
-
-
-def beam_word_latencies(words, partials, flushed_at, reference_words, speech_end):
-    """As word_latencies, for beam search: final word j shows at the first partial from
-    which every later partial holds it as its word j (else when the stream is flushed)."""
-    if not words or not reference_words:
-        return []
-    shown = [flushed_at] * len(words)
+    shown = [max(free_at, len(wave) / rate) + spent] * len(words)
     for j, word in enumerate(words):
         for at, partial in reversed(partials):
             if len(partial) <= j or partial[j] != word.word:
                 break
             shown[j] = at
+    return compute, words, shown
+
+
+def word_latencies(
+    words, shown, reference_words, speech_end: float | None
+) -> list[tuple[bool, float]]:
+    """Seconds from each word's end in the audio to when it showed (`shown`, per hypothesis
+    word), for the words that the minimum-edit alignment (the one WER counts) finds correct:
+    a repeated word is never paired with another occurrence of itself far away."""
+    if not words or not reference_words:
+        return []
     ref = " ".join(w.word for w in reference_words)
     alignment = jiwer.process_words(ref, " ".join(w.word for w in words)).alignments[0]
     out = []
@@ -113,38 +121,11 @@ def beam_word_latencies(words, partials, flushed_at, reference_words, speech_end
             continue
         for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
             i = chunk.ref_start_idx + k
-            last = i == len(reference_words) - 1
-            end = speech_end if last and speech_end is not None else reference_words[i].end
-            out.append((last, shown[chunk.hyp_start_idx + k] - end))
-    return out
-
-
-def word_latencies(
-    rec, tokens, done_at, reference_words, speech_end: float | None
-) -> list[tuple[bool, float]]:
-    """Seconds from each word's end in the audio to its last letter's appearance, for the
-    words that the minimum-edit alignment (the one WER counts) finds correct: a repeated word
-    is never paired with another occurrence of itself far away."""
-    hyp = words_from_tokens(tokens, rec.loaded.tokenizer, rec.frame_seconds)
-    if not hyp.words or not reference_words:
-        return []
-    # words_from_tokens ends a word one frame after its last letter: that frame index - 1.
-    ends = [round(w.end / rec.frame_seconds) - 1 for w in hyp.words]
-    ref = " ".join(w.word for w in reference_words)
-    alignment = jiwer.process_words(ref, " ".join(w.word for w in hyp.words)).alignments[0]
-    out = []
-    for chunk in alignment:
-        if chunk.type != "equal":
-            continue
-        for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
-            frame = ends[chunk.hyp_start_idx + k]
-            shown = done_at[min(frame, len(done_at) - 1)]
-            i = chunk.ref_start_idx + k
             # Without true times the last word ends where the speech does: energy marks that
             # better than a spike.
             last = i == len(reference_words) - 1
             end = speech_end if last and speech_end is not None else reference_words[i].end
-            out.append((last, shown - end))
+            out.append((last, shown[chunk.hyp_start_idx + k] - end))
     return out
 
 
@@ -235,12 +216,10 @@ def main() -> None:
         peak_rss_reset()
         stream_s, latencies, hyps = 0.0, [], []
         for wave, words, end in zip(waves, ref_words, ends, strict=True):
-            spent, emitted, timeline, flushed_at = stream_file(rec, wave, chunk)
+            spent, emitted, shown = stream_file(rec, wave, chunk)
             stream_s += spent
-            if beam is None:
-                latencies += word_latencies(rec, emitted, timeline, words, end)
-            else:
-                latencies += beam_word_latencies(emitted, timeline, flushed_at, words, end)
+            latencies += word_latencies(emitted, shown, words, end)
+            if beam is not None:
                 hyps.append(" ".join(w.word for w in emitted))
         peak_mib = max(0, rss_kib("VmHWM") - baseline) / 1024
         started = time.perf_counter()
