@@ -8,8 +8,8 @@ Two layouts, the ones people already have for custom data:
 Writes `train.jsonl` and `dev.jsonl` for `asr train --train/--valid`. Where speakers allow,
 whole speakers go to dev (about a tenth of the utterances), so that dev WER is the WER on a
 voice the model has not heard; otherwise (one speaker, or two of similar size) a fixed tenth
-of the files, chosen by a hash of their paths within SRC so that adding recordings does not reshuffle
-the old ones.
+of the files, chosen by a hash of their paths within SRC so that adding recordings does not
+reshuffle the old ones.
 """
 
 from __future__ import annotations
@@ -102,12 +102,14 @@ def split_train_dev(utterances: list[Utterance]) -> tuple[list[Utterance], list[
     counts = {s: speaker_of.count(s) for s in sorted(set(speaker_of), key=_bucket)}
     target = DEV_SHARE * len(utterances)
     dev_speakers: set[str] = set()
+    held = 0  # utterances of dev_speakers
     for speaker, count in counts.items():  # in hash order: stable as speakers are added
-        if sum(counts[s] for s in dev_speakers) + count <= target:
+        if held + count <= target:
             dev_speakers.add(speaker)
+            held += count
     if not dev_speakers and len(counts) > 1:
-        dev_speakers = {min(counts, key=counts.get)}  # the smallest speaker
-    held = sum(counts[s] for s in dev_speakers)
+        smallest = min(counts, key=counts.get)
+        dev_speakers, held = {smallest}, counts[smallest]
     if len(counts) > 1 and 0 < held <= MAX_SPEAKER_SHARE * len(utterances):
         is_dev = [s in dev_speakers for s in speaker_of]
     else:
