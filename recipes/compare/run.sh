@@ -4,12 +4,16 @@
 # sets with the final weights (equal steps, not each run's best); writes $out/table.md (parameters, WER/CER per test set, training seconds per epoch,
 # single-thread decoding RTF) and $out/curves.png (validation WER per encoder against step).
 #
-#   recipes/compare/run.sh --train T.jsonl --valid V.jsonl --test NAME=MANIFEST[=VOCAB] ...
+#   recipes/compare/run.sh --train T.jsonl --valid V.jsonl [--valid V2.jsonl] --test NAME=MANIFEST[=VOCAB] ...
 #                          [--out exp/compare] [--steps 3000] [--batch-seconds 20]
 #                          [--size small|base] [--encoders "blstm gru mamba"]
+#                          [--warmup-steps N] [--valid-every N] (both default to steps/6)
+#                          [--device cuda] [--workers N] [--jobs 3]
 #
 # --size small (~1.1 M parameters each) keeps Mamba affordable on a CPU: mambapy's scan
 # trains ~10x slower than cuDNN-free LSTM/GRU there. --size base uses configs/*.yaml (~4 M).
+# --jobs N trains N encoders at once (on one GPU, say), each with --workers batch processes;
+# the first --valid set draws the curve. A second call resumes unfinished runs.
 # Measured here: 600 steps of 20 s batches of FSDD digits from scratch leave even the small
 # BiLSTM at WER 1.0 (loss 1.9), so give it thousands of steps (hours for Mamba on one core):
 #   recipes/compare/run.sh --train $W/fsdd/train.jsonl --valid $W/fsdd/dev.jsonl \
@@ -17,11 +21,11 @@
 set -euo pipefail
 
 out=exp/compare steps=3000 batch_seconds=20 size=small encoders="blstm gru mamba"
-train="" valid="" test=()
+warmup_steps="" valid_every="" device="" workers="" jobs=1
+train="" valid=() test=()
 source "$(dirname "$0")/../lib/parse_options.sh"
-for required in train valid; do
-  [ -n "${!required}" ] || { echo "$0: --$required is required" >&2; exit 2; }
-done
+[ -n "$train" ] || { echo "$0: --train is required" >&2; exit 2; }
+[ ${#valid[@]} -gt 0 ] || { echo "$0: --valid is required" >&2; exit 2; }
 [ ${#test[@]} -gt 0 ] || { echo "$0: at least one --test NAME=MANIFEST is required" >&2; exit 2; }
 export OMP_NUM_THREADS=1  # single-thread training speed and RTF, comparable across encoders
 
@@ -34,18 +38,34 @@ size_args() {  # hidden units and layers giving ~1.1 M parameters per encoder
   esac
 }
 
+train_args=(--set train.max_steps="$steps" --set train.epochs=1000
+  --set train.batch_seconds="$batch_seconds" --set train.warmup_steps="${warmup_steps:-$((steps / 6))}"
+  --set train.valid_every="${valid_every:-$((steps / 6))}" --set train.checkpoint_every="${valid_every:-$((steps / 6))}")
+for v in "${valid[@]}"; do train_args+=(--valid "$v"); done
+[ -n "$device" ] && train_args+=(--set train.device="$device")
+[ -n "$workers" ] && train_args+=(--set train.workers="$workers")
+
+train_encoder() {  # ENCODER: train (or resume) its run unless it finished
+  local exp=$out/$1 resume=()
+  [ -f "$exp/done" ] && return 0
+  [ -f "$exp/train_state.pt" ] && resume=(--resume)
+  # shellcheck disable=SC2046
+  asr train "configs/$1.yaml" --train "$train" --out "$exp" "${resume[@]}" $(size_args "$1") \
+    "${train_args[@]}"
+  touch "$exp/done"
+}
+
+for enc in $encoders; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  train_encoder "$enc" &
+done
+wait
+for enc in $encoders; do
+  [ -f "$out/$enc/done" ] || { echo "$0: training $enc failed (see above)" >&2; exit 1; }
+done
+
 for enc in $encoders; do
   exp=$out/$enc
-  resume=()
-  [ -f "$exp/train_state.pt" ] && resume=(--resume)
-  if [ ! -f "$exp/done" ]; then
-    # shellcheck disable=SC2046
-    asr train "configs/$enc.yaml" --train "$train" --valid "$valid" --out "$exp" "${resume[@]}" \
-      $(size_args "$enc") --set train.max_steps="$steps" --set train.epochs=1000 \
-      --set train.batch_seconds="$batch_seconds" --set train.warmup_steps=$((steps / 6)) \
-      --set train.valid_every=$((steps / 6)) --set train.checkpoint_every=$((steps / 6))
-    touch "$exp/done"
-  fi
   for t in "${test[@]}"; do
     IFS='=' read -r name manifest vocab <<<"$t"
     extra=()

@@ -40,7 +40,7 @@ def main() -> None:
         rows.append([enc, f"{params:.2f} M", str(history[-1]["step"]), *cells,
                      f"{epoch_audio / speed:.0f} s", f"{rtf:.4f}"])  # fmt: skip
     header = ["encoder", "parameters", "steps", *[f"{t} WER / CER" for t in tests],
-              "training s / epoch (1 thread)", "decoding RTF (1 thread)"]  # fmt: skip
+              "training s / epoch", "decoding RTF (1 thread)"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
