@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch-free importers (the ONNX runtime) use the pure-Python helpers
@@ -14,9 +14,20 @@ class Word:
     word: str
     start: float  # seconds from the start of the audio
     end: float
+    # 0-1, how sure the model is of this word (asr/confidence.py); a score for ranking and
+    # thresholding, not a calibrated probability. Left out of ==: streamed and offline
+    # posteriors differ in the last float bits.
+    confidence: float | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
-        return {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3)}
+        out = {"word": self.word, "start": round(self.start, 3), "end": round(self.end, 3)}
+        if self.confidence is not None:
+            out["conf"] = round(self.confidence, 3)
+        return out
+
+    def shifted(self, seconds: float) -> Word:
+        """The same word `seconds` later (a piece's or an utterance's offset)."""
+        return replace(self, start=self.start + seconds, end=self.end + seconds)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from asr.audio_file import is_silent, read_mono
+from asr.confidence import frame_confidence, word_confidences
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.segment import Progress, transcribe_in_pieces
@@ -98,9 +99,10 @@ class OnnxTranscriber:
     def transcribe_piece(self, wave) -> Hypothesis:
         if is_silent(wave):  # as the torch path does
             return Hypothesis("")
-        best = self.log_probs(np.asarray(wave, dtype=np.float32)).argmax(axis=-1).tolist()
-        emitted = collapse_path(best, self.tokenizer.blank_id)
-        return words_from_tokens(emitted, self.tokenizer, self.frame_seconds)
+        log_probs = self.log_probs(np.asarray(wave, dtype=np.float32))
+        emitted = collapse_path(log_probs.argmax(axis=-1).tolist(), self.tokenizer.blank_id)
+        hyp = words_from_tokens(emitted, self.tokenizer, self.frame_seconds)
+        return word_confidences(hyp, frame_confidence(log_probs), self.frame_seconds)
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
         return self.transcribe_wave(load_audio_np(path, self.sample_rate), progress)

@@ -90,3 +90,28 @@ def plot_alignment(feats, log_probs, tokenizer, hyp, ref: str, frame_seconds: fl
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def plot_confidence(curves: dict[str, tuple[list[float], list[bool]]], path: str | Path) -> None:
+    """Per decoding (name -> word confidences, whether each word was right): the share of
+    right words per confidence tenth against the diagonal, and how many words fall in each."""
+    plt = _pyplot()
+    fig, (ax_rel, ax_count) = plt.subplots(1, 2, figsize=(10, 4))
+    edges = [i / 10 for i in range(11)]
+    for name, (scores, right) in curves.items():
+        bins = [min(int(s * 10), 9) for s in scores]
+        centers, shares, counts = [], [], []
+        for b in range(10):
+            hits = [r for i, r in zip(bins, right) if i == b]
+            counts.append(len(hits))
+            if hits:
+                centers.append((edges[b] + edges[b + 1]) / 2)
+                shares.append(sum(hits) / len(hits))
+        ax_rel.plot(centers, shares, marker="o", label=name)
+        ax_count.plot([(edges[b] + edges[b + 1]) / 2 for b in range(10)], counts, marker="o",
+                      label=name)  # fmt: skip
+    ax_rel.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="calibrated")
+    ax_rel.set(xlabel="word confidence", ylabel="share of words right", xlim=(0, 1), ylim=(0, 1),
+               title="reliability")  # fmt: skip
+    ax_count.set(xlabel="word confidence", ylabel="words", title="words per confidence tenth")
+    _save_panels(plt, fig, (ax_rel, ax_count), path)

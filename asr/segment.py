@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from asr.decoding import Hypothesis, Word
+from asr.decoding import Hypothesis
 
 WHOLE_SECONDS = 20.0  # decoded whole up to here: about the longest training utterances
 MAX_SECONDS = 10.0  # the longest piece of a longer recording, chosen on the dev recordings
@@ -81,7 +81,7 @@ def transcribe_in_pieces(
         hyp = transcribe_piece(wave[start:end])
         offset = start / rate
         texts += [hyp.text] if hyp.text else []
-        words += [Word(w.word, w.start + offset, w.end + offset) for w in hyp.words]
+        words += [w.shifted(offset) for w in hyp.words]
         if progress is not None:
             progress(end / rate, len(wave) / rate)
     return Hypothesis(" ".join(texts), words)

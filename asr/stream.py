@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
+from asr.confidence import frame_confidence, word_confidences
+from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.text import CharTokenizer
 
 
@@ -46,6 +47,10 @@ class Stream:
     tokens: list[tuple[int, int]] = field(default_factory=list)  # (frame, token), this utterance
     beam: object | None = None  # a BeamDecoder over this utterance (None: greedy)
     beam_start: int = 0  # stream frame at which the beam search's utterance began
+    # frame confidences (asr.confidence.frame_confidence) from stream frame `confidence_from`
+    # on: the current utterance's, for its words' confidences
+    confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    confidence_from: int = 0
 
     def accept_waveform(self, samples) -> None:
         """samples: (N,) float audio at the model's sample rate (copied: buffers may be reused)."""
@@ -69,25 +74,48 @@ class Stream:
     def partial(self) -> Hypothesis:
         """The current utterance so far, word times in seconds from the start of the stream."""
         if self.beam is not None:
-            return shifted(self.beam.partial(), self.beam_start * self.frame_seconds)
+            return self._scored(shifted(self.beam.partial(), self.beam_start * self.frame_seconds))
+        return self._scored(self._best_path())
+
+    def _best_path(self) -> Hypothesis:
         return words_from_tokens(self.tokens, self.tokenizer, self.frame_seconds)
+
+    def _scored(self, hyp: Hypothesis) -> Hypothesis:
+        """`hyp` with word confidences (a beam's words checked against the best path)."""
+        best_path = self._best_path() if self.beam is not None else None
+        return word_confidences(
+            hyp, self.confidence, self.frame_seconds, self.confidence_from, best_path
+        )
+
+    def add_confidence(self, log_probs) -> None:
+        """Frame confidences of the next decoded frames. Between utterances only the last
+        SILENT_CONFIDENCE_FRAMES before them are kept: an hour of silence costs no memory."""
+        if not self.tokens and len(self.confidence) > SILENT_CONFIDENCE_FRAMES:
+            drop = len(self.confidence) - SILENT_CONFIDENCE_FRAMES
+            self.confidence = self.confidence[drop:]
+            self.confidence_from += drop
+        self.confidence = np.concatenate([self.confidence, frame_confidence(log_probs)])
 
     def end_utterance(self) -> Hypothesis:
         """Close the current utterance: its final hypothesis; the next one starts empty."""
         if self.beam is not None:
-            final = shifted(self.beam.end(), self.beam_start * self.frame_seconds)
+            final = self._scored(shifted(self.beam.end(), self.beam_start * self.frame_seconds))
             self.beam.begin()
             self.beam_start = self.decoded_frames
         else:
             final = self.partial
         self.tokens = []
+        done = self.decoded_frames - self.confidence_from  # frames up to the endpoint
+        self.confidence, self.confidence_from = self.confidence[done:], self.decoded_frames
         return final
+
+
+SILENT_CONFIDENCE_FRAMES = 100  # 4 s of encoder frames
 
 
 def shifted(hyp: Hypothesis, seconds: float) -> Hypothesis:
     """Word times moved by `seconds`: utterance-relative to stream-relative."""
-    words = [Word(w.word, w.start + seconds, w.end + seconds) for w in hyp.words]
-    return Hypothesis(hyp.text, words)
+    return Hypothesis(hyp.text, [w.shifted(seconds) for w in hyp.words])
 
 
 class StreamDecoder:
@@ -127,6 +155,7 @@ class StreamDecoder:
         best = log_probs.argmax(-1).tolist()  # torch or numpy
         blank = self.tokenizer.blank_id
         emitted = dict(collapse_path(best, blank, stream.last_token, stream.decoded_frames))
+        stream.add_confidence(log_probs)
         finals, fed, first = [], 0, stream.decoded_frames
         for frame, token in enumerate(best, start=first):
             if frame in emitted:

@@ -10,6 +10,7 @@ from asr.audio import load_audio
 from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
+from asr.confidence import frame_confidence, word_confidences
 from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
 from asr.manifest import padded_batches
@@ -82,10 +83,14 @@ class Transcriber:
         return self.decode_log_probs(self.log_probs(wave))
 
     def decode_log_probs(self, log_probs: torch.Tensor) -> Hypothesis:
-        """(T', V) log-probs of one utterance -> hypothesis, by beam search if configured."""
-        if self.beam is not None:
-            return self.beam(log_probs)
-        return greedy_decode(log_probs, self.loaded.tokenizer, self.frame_seconds)
+        """(T', V) log-probs of one utterance -> hypothesis with word confidences, by beam
+        search if configured."""
+        best_path = greedy_decode(log_probs, self.loaded.tokenizer, self.frame_seconds)
+        hyp = self.beam(log_probs) if self.beam is not None else best_path
+        return word_confidences(
+            hyp, frame_confidence(log_probs), self.frame_seconds,
+            best_path=best_path if self.beam is not None else None,
+        )  # fmt: skip
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
         return self.transcribe_wave(load_audio(path, self.settings.sample_rate), progress)

@@ -92,6 +92,7 @@ def test_transcribe_json_has_words_with_times():
     starts = [w["start"] for w in record["words"]]
     assert starts == sorted(starts) and all(w["end"] > w["start"] for w in record["words"])
     assert record["words"][-1]["end"] <= sample["duration"] + 0.05
+    assert all(0.0 <= w["conf"] <= 1.0 for w in record["words"])
 
 
 def test_silence_is_an_empty_transcript_not_an_error(write_audio):

@@ -74,7 +74,11 @@ def test_onnx_runtime_gives_the_torch_log_probs_and_tokens(exported, n):
     got = onnx.log_probs(wave.numpy())
     assert got.shape == expected.shape
     assert np.allclose(got, expected, atol=2e-3)
-    assert onnx.transcribe_wave(wave.numpy()) == transcriber.transcribe_wave(wave)
+    got_hyp, expected_hyp = onnx.transcribe_wave(wave.numpy()), transcriber.transcribe_wave(wave)
+    assert got_hyp == expected_hyp
+    confidences = [[w.confidence for w in h.words] for h in (got_hyp, expected_hyp)]
+    assert confidences[0] == pytest.approx(confidences[1], abs=1e-2)
+    assert all(c is not None for c in confidences[0])
 
 
 def test_streaming_step_graph_matches_torch_step(exported):

@@ -11,6 +11,7 @@ from test_checkpoint import tiny
 from test_decoding import TOK, log_probs_for
 
 from asr.checkpoint import LoadedModel
+from asr.confidence import frame_confidence, word_confidences
 from asr.decoding import collapse_path, greedy_decode
 from asr.errors import AsrError
 from asr.features import FeatureSettings, FeatureStats, LogMel
@@ -67,7 +68,11 @@ def assert_streams_like_offline(rec: Recognizer, wave: torch.Tensor, chunks) -> 
         assert rec.decode(stream) == []
     expected = collapse_path(offline.argmax(-1).tolist(), TOK.blank_id)
     assert stream.tokens == expected
-    assert stream.partial == greedy_decode(offline, TOK, rec.frame_seconds)
+    offline_hyp = greedy_decode(offline, TOK, rec.frame_seconds)
+    assert stream.partial == offline_hyp
+    scored = word_confidences(offline_hyp, frame_confidence(offline), rec.frame_seconds)
+    streamed_conf = [w.confidence for w in stream.partial.words]
+    assert streamed_conf == pytest.approx([w.confidence for w in scored.words], abs=1e-3)
 
 
 @pytest.mark.parametrize("size", [37, 160, 2560, 16000])
@@ -212,3 +217,28 @@ def test_repeat_across_a_chunk_edge_merges():
     rec = recognizer()
     stream, _ = search_in_pieces(rec, "_aa_a", [2, 3])
     assert [token for _, token in stream.tokens] == TOK.encode("aa") and stream.partial.text == "aa"
+
+
+def test_finals_carry_the_confidence_of_their_own_frames():
+    """Each final's words are scored on that utterance's frames, wherever chunks and
+    endpoints fall: a word with an unsure letter frame scores lower, as offline."""
+    rec = recognizer(rules=EndpointRules(min_trailing_blank_s=0.8))
+    path = "__hi" + "_" * 20 + "|yo" + "_" * 20 + "|ok" + "_" * 3
+    log_probs = log_probs_for(list(path))
+    unsure = torch.full((len(TOK),), 0.5 / (len(TOK) - 1))
+    unsure[TOK.symbols.index("k")] = 0.5
+    log_probs[len(path) - 4] = unsure.log()  # the 'k' frame: half the mass elsewhere
+    stream, finals = rec.create_stream(), []
+    for piece in log_probs.split([5, 17, 29, 2]):
+        finals += rec.search(stream, piece)
+    stream.input_finished()
+    finals += rec.decode(stream)
+    assert [f.text for f in finals] == ["hi", "yo", "ok"]
+    offline = word_confidences(
+        greedy_decode(log_probs, TOK, rec.frame_seconds),
+        frame_confidence(log_probs),
+        rec.frame_seconds,
+    )
+    assert [w.confidence for f in finals for w in f.words] == [w.confidence for w in offline.words]
+    hi, yo, ok = (f.words[0].confidence for f in finals)
+    assert hi == yo == pytest.approx(1.0, abs=1e-3) and ok < 0.7

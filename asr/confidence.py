@@ -1,0 +1,88 @@
+"""Word confidence: how sure the model is of each word, and how well that score tells right
+words from wrong ones (AUROC, reliability) on a manifest with references.
+
+numpy only (jiwer for the scoring), so the onnxruntime path scores words the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import jiwer
+import numpy as np
+
+from asr.decoding import Hypothesis
+
+
+def frame_confidence(log_probs) -> np.ndarray:
+    """(T, V) log-probs (numpy or a CPU tensor) -> (T,) 1 - normalized entropy per frame:
+    1 where one symbol (blank included) holds all the mass, 0 where it is spread evenly.
+    Of the per-frame measures tried on dev.jsonl (best-symbol probability, entropy; spike
+    frames only or the whole word) this one, taken at the word's least sure frame, told
+    right words from wrong ones best (README "Word confidence")."""
+    lp = np.asarray(log_probs, dtype=np.float32)
+    if lp.shape[0] == 0:
+        return np.zeros(0, dtype=np.float32)
+    probs = np.exp(lp)
+    entropy = -(probs * np.where(probs > 0, lp, 0.0)).sum(axis=-1)
+    return np.clip(1.0 - entropy / math.log(lp.shape[-1]), 0.0, 1.0)
+
+
+def word_confidences(
+    hyp: Hypothesis,
+    frame_conf: np.ndarray,
+    frame_seconds: float,
+    first_frame: int = 0,
+    best_path: Hypothesis | None = None,
+) -> Hypothesis:
+    """`hyp` with each word's confidence: the lowest frame confidence over its frames.
+
+    `frame_conf[i]` belongs to frame `first_frame + i` (a stream keeps only its current
+    utterance's). With a beam search's `hyp`, pass the greedy `best_path` over the same frames:
+    the score is then multiplied by how closely the best path's letters there spell the word
+    (normalized Levenshtein similarity), so a word the LM or the lexicon chose against the
+    acoustics scores low, and a spelling it mended ("yu" -> "you") keeps most of its score.
+    On dev.jsonl with the bundled LM this raised the AUROC of right against wrong words
+    from 0.73 to 0.81; exact agreement alone gave 0.79.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    words = []
+    for w in hyp.words:
+        lo = max(round(w.start / frame_seconds) - first_frame, 0)
+        hi = max(round(w.end / frame_seconds) - first_frame, lo + 1)
+        span = frame_conf[lo:hi]
+        score = float(span.min()) if len(span) else 0.0
+        if best_path is not None:
+            heard = "".join(g.word for g in best_path.words if g.start < w.end and w.start < g.end)
+            score *= Levenshtein.normalized_similarity(heard, w.word)
+        words.append(replace(w, confidence=round(score, 4)))
+    return Hypothesis(hyp.text, words)
+
+
+def right_words(reference: str, hypothesis: str) -> list[bool]:
+    """Per hypothesis word, whether the WER alignment with `reference` counts it as a hit
+    (not a substitution or an insertion). Both texts normalized already."""
+    words = hypothesis.split()
+    right = [False] * len(words)
+    if not words or not reference.split():
+        return right
+    for chunk in jiwer.process_words(reference, hypothesis).alignments[0]:
+        if chunk.type == "equal":
+            right[chunk.hyp_start_idx : chunk.hyp_end_idx] = [True] * (
+                chunk.hyp_end_idx - chunk.hyp_start_idx
+            )
+    return right
+
+
+def auroc(scores, right) -> float:
+    """Probability that a right word outscores a wrong one (ties count half); NaN without
+    both kinds. 0.5 is a score that knows nothing, 1.0 one that ranks every right word first."""
+    scores, right = np.asarray(scores, dtype=np.float64), np.asarray(right, dtype=bool)
+    pos, neg = scores[right], scores[~right]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    below = np.searchsorted(np.sort(neg), pos, side="left")  # wrong words scoring lower
+    ties = np.searchsorted(np.sort(neg), pos, side="right") - below
+    return float((below + 0.5 * ties).sum() / (len(pos) * len(neg)))
