@@ -275,6 +275,73 @@ def evaluate(
 
 @app.command()
 @user_errors
+def align(
+    source: Annotated[
+        Path, typer.Argument(help="An audio file, or a JSON Lines manifest (.jsonl) to align.")
+    ],
+    transcript: Annotated[
+        Path | None, typer.Argument(help="The audio file's transcript (a text file).")
+    ] = None,
+    model: ModelOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Manifest mode: write the aligned manifest here."),
+    ] = None,
+    below: Annotated[
+        float,
+        typer.Option(
+            "--below", help="Manifest mode: list utterances whose align_score is under this."
+        ),
+    ] = 0.05,
+    srt: Annotated[
+        Path | None, typer.Option("--srt", help="Also write subtitles as DIR/NAME.srt.")
+    ] = None,
+    vtt: Annotated[
+        Path | None, typer.Option("--vtt", help="Also write subtitles as DIR/NAME.vtt (WebVTT).")
+    ] = None,
+):
+    """Forced alignment: word times of a known transcript (JSON), or of every utterance of a
+    manifest (--out), with confidences that expose transcripts the audio does not say."""
+    from asr.align import align_file, align_manifest, alignment_score
+    from asr.onnx_runtime import is_onnx_folder
+    from asr.transcribe import Transcriber
+
+    manifest_mode = source.suffix in (".jsonl", ".json")
+    if manifest_mode and (transcript is not None or out is None):
+        fail(f"{source}: a manifest is aligned with --out FILE and no transcript argument")
+    if not manifest_mode and transcript is None:
+        fail(f"{source}: give the transcript file after the audio (or a .jsonl manifest)")
+    if model is not None and is_onnx_folder(model):
+        fail(f"{model}: asr align needs a model file, not an exported folder")
+    transcriber = Transcriber.from_file(model)
+    if manifest_mode:
+        from rich.progress import track
+
+        def progress(items):
+            return track(items, description="aligning", transient=True)
+
+        scored = align_manifest(transcriber, source, out, progress)
+        low = [(score, utt) for score, utt in scored if score < below]
+        typer.echo(f"aligned {len(scored)} utterances -> {out}; {len(low)} score under {below}")
+        for score, utt in low[:20]:
+            typer.echo(f"{score:.3f}\t{utt.audio}\t{utt.text}")
+        return
+    if not transcript.is_file():
+        fail(f"{transcript}: no such transcript file")
+    text = transcript.read_text(encoding="utf-8", errors="replace")
+    hyp = align_file(transcriber, source, text)
+    if srt or vtt:
+        from asr.subtitles import write_subtitles
+
+        dirs = {suffix: d for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
+        write_subtitles(hyp.words, source.stem, dirs)
+    words = [w.to_dict() for w in hyp.words]
+    record = {"audio": str(source), "text": hyp.text, "score": round(alignment_score(hyp), 4)}
+    typer.echo(json.dumps({**record, "words": words}))
+
+
+@app.command()
+@user_errors
 def train(
     config: Annotated[Path, typer.Argument(help="YAML config, e.g. configs/blstm.yaml.")],
     train_manifest: Annotated[Path, typer.Option("--train", help="Training manifest.")],

@@ -1,0 +1,108 @@
+"""Forced alignment: a known transcript's word times and confidences, its failures, and
+`asr align` for one recording or a whole manifest."""
+
+import json
+
+import pytest
+from conftest import SAMPLES_DIR, bundled_samples
+from test_decoding import TOK, log_probs_for
+from typer.testing import CliRunner
+
+from asr.align import AlignmentError, alignment_score, force_align, least_sure_word
+from asr.decoding import greedy_decode
+from cli import app
+
+
+def test_the_spoken_transcript_aligns_where_greedy_decoding_puts_it():
+    log_probs = log_probs_for(list("__hi__|__yo_") + ["_"] * 3)
+    hyp = force_align(log_probs, TOK, "Hi, yo!", 0.04)
+    assert hyp.text == "hi yo"
+    greedy = greedy_decode(log_probs, TOK, 0.04)
+    assert [(w.start, w.end) for w in hyp.words] == [(w.start, w.end) for w in greedy.words]
+    assert all(w.confidence == pytest.approx(1.0, abs=1e-3) for w in hyp.words)
+    assert alignment_score(hyp) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_transcript_the_audio_does_not_say_scores_low():
+    log_probs = log_probs_for(list("__hi__|__yo_") + ["_"] * 3)
+    wrong = force_align(log_probs, TOK, "ha yo", 0.04)
+    ha, yo = wrong.words
+    assert ha.confidence < 0.01 and yo.confidence == pytest.approx(1.0, abs=1e-3)
+    assert least_sure_word(wrong) < 0.01 < alignment_score(wrong) < 0.6
+
+
+def test_double_letters_need_a_blank_between_them():
+    log_probs = log_probs_for(list("_hel_lo__"))
+    hyp = force_align(log_probs, TOK, "hello", 0.04)
+    assert hyp.text == "hello" and hyp.words[0].confidence == pytest.approx(1.0, abs=1e-3)
+    with pytest.raises(AlignmentError, match="too short for 5 letters"):
+        force_align(log_probs[:5], TOK, "hello", 0.04)  # 5 frames, 5 letters + 1 repeat
+    with pytest.raises(AlignmentError, match="no letters"):
+        force_align(log_probs, TOK, "¿ ?", 0.04)
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return bundled_samples()[1]  # the one the bundled model reads right
+
+
+def test_cli_aligns_a_recording_and_writes_subtitles(sample, tmp_path):
+    transcript = tmp_path / "t.txt"
+    transcript.write_text(sample["text"].capitalize() + ".\n")
+    result = run("align", SAMPLES_DIR / sample["audio"], transcript, "--srt", tmp_path / "subs")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert [w["word"] for w in record["words"]] == sample["text"].split()
+    starts = [w["start"] for w in record["words"]]
+    assert starts == sorted(starts) and record["words"][-1]["end"] <= sample["duration"] + 0.05
+    other = tmp_path / "other.txt"
+    other.write_text(bundled_samples()[0]["text"])
+    wrong = json.loads(run("align", SAMPLES_DIR / sample["audio"], other).output)
+    assert wrong["score"] < 0.1 < record["score"]
+    srt = (tmp_path / "subs" / (SAMPLES_DIR / sample["audio"]).with_suffix(".srt").name)
+    assert sample["text"].split()[0] in srt.read_text()
+
+
+def test_cli_aligns_a_manifest_and_lists_transcripts_that_do_not_fit(tmp_path):
+    rows = bundled_samples()
+    rows[0] = {**rows[0], "text": rows[2]["text"]}  # a transcript of another recording
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(
+        json.dumps({**r, "audio": str(SAMPLES_DIR / r["audio"])}) + "\n" for r in rows
+    ))  # fmt: skip
+    out = tmp_path / "out" / "aligned.jsonl"  # its folder is made
+    result = run("align", manifest, "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith(f"aligned 3 utterances -> {out}; 1 score under 0.05")
+    assert lines[1].split("\t")[1] == str(SAMPLES_DIR / rows[0]["audio"])
+    aligned = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [a["text"] for a in aligned] == [r["text"] for r in rows]
+    assert all(a["voice"] == r["voice"] for a, r in zip(aligned, rows))  # other keys kept
+    assert aligned[0]["align_score"] < 0.05 < aligned[1]["align_score"]
+    assert all(a["align_min"] <= a["align_score"] for a in aligned)
+    assert [w["word"] for w in aligned[1]["words"]] == rows[1]["text"].split()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["m.jsonl"], "a manifest is aligned with --out FILE"),
+        (["a.wav"], "give the transcript file"),
+        (["SAMPLE", "missing.txt"], "missing.txt: no such transcript file"),
+        (["SAMPLE", "LONG"], "too short for"),
+    ],
+)
+def test_cli_align_errors_are_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "long.txt").write_text("word " * 200)
+    sample = SAMPLES_DIR / bundled_samples()[1]["audio"]
+    args = [str(sample) if a == "SAMPLE" else "long.txt" if a == "LONG" else a for a in args]
+    result = run("align", *args)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and message in result.output
+    assert result.output.startswith("asr: error: ")
