@@ -63,7 +63,7 @@ def test_cli_aligns_a_recording_and_writes_subtitles(sample, tmp_path):
     other.write_text(bundled_samples()[0]["text"])
     wrong = json.loads(run("align", SAMPLES_DIR / sample["audio"], other).output)
     assert wrong["score"] < 0.1 < record["score"]
-    srt = (tmp_path / "subs" / (SAMPLES_DIR / sample["audio"]).with_suffix(".srt").name)
+    srt = tmp_path / "subs" / (SAMPLES_DIR / sample["audio"]).with_suffix(".srt").name
     assert sample["text"].split()[0] in srt.read_text()
 
 
