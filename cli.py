@@ -548,6 +548,14 @@ def serve(
     endpoint_ms: Annotated[
         float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
     ] = 800,
+    beam: BeamOption = 0,
+    lm: LmOption = None,
+    lm_weight: LmWeightOption = None,
+    word_bonus: WordBonusOption = None,
+    vocab: VocabOption = None,
+    hotwords: HotwordsOption = None,
+    hotword_bonus: HotwordBonusOption = None,
+    no_lm: NoLmOption = False,
 ):
     """Live captions over WebSocket (/ws), file transcription over HTTP (POST /transcribe),
     and a web page at / that captions the browser's microphone."""
@@ -558,7 +566,9 @@ def serve(
     from asr.streaming import EndpointRules, Recognizer
 
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules)
+    lm = lm_or_bundled(model, lm, no_lm)  # the bundled model comes with the bundled LM
+    decoding = beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, decoding)
     limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
     uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
 

@@ -6,8 +6,10 @@
                     (or at ?rate=N, resampled here) -> JSON events, the same as
                     `asr live --json`: {"type": "partial"|"final", "text", "start", "end", "words"}
 
-One Recognizer (the model) is shared; each connection gets its own Stream (all its state).
-Decoding runs in worker threads so the event loop keeps serving. Limits: max connections
+One Recognizer (the model) is shared; each connection gets its own Stream (all its state,
+with beam search its own search over the one loaded LM: `BeamDecoder.fork`). File uploads
+share the recognizer's own search, so with beam search they are decoded one at a time. Decoding runs in worker threads so the event loop keeps
+serving. Limits: max connections
 (extra ones are closed with 1013 "try again later"), max message size (1009), idle timeout
 (1000 after that many seconds without audio); a malformed frame gets an error event and
 close code 1003. Nothing a client sends can take the server down.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +49,13 @@ class Limits:
 def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
     active = {"connections": 0}
     rate = recognizer.settings.sample_rate
+    one_search = threading.Lock()  # the recognizer's beam decoder holds one search's state
+
+    def transcribe_upload(wave):
+        if recognizer.beam is None:
+            return recognizer.transcribe_wave(wave)
+        with one_search:
+            return recognizer.transcribe_wave(wave)
 
     async def page(request: Request):
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
@@ -58,7 +68,7 @@ def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
             return JSONResponse({"error": "file too large"}, status_code=413)
         try:
             wave = await asyncio.to_thread(_decode_upload, body, rate)
-            hyp = await asyncio.to_thread(recognizer.transcribe_wave, wave)
+            hyp = await asyncio.to_thread(transcribe_upload, wave)
         except AsrError as err:
             return JSONResponse({"error": err.reason}, status_code=400)
         return JSONResponse({"text": hyp.text, "words": [w.to_dict() for w in hyp.words]})
@@ -101,7 +111,7 @@ def _decode_upload(body: bytes, rate: int):
 
 
 async def _serve_stream(ws: WebSocket, recognizer: Recognizer, limits: Limits, rate: int):
-    captioner = Captioner(recognizer)
+    captioner = await asyncio.to_thread(Captioner, recognizer)  # the first fork builds a trie
     resampler = None
     if rate != recognizer.settings.sample_rate:
         import soxr

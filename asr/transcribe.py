@@ -34,9 +34,13 @@ class Transcriber:
         return cls(load_model(path), beam)
 
     def new_beam_decoder(self) -> BeamDecoder | None:
-        """A beam decoder for these options (None: greedy); it holds one search's state."""
+        """A beam decoder for these options (None: greedy); it holds one search's state.
+        After the first, each is a fork of it: the LM is loaded once, however many streams."""
         if self.beam_options is None:
             return None
+        first = getattr(self, "beam", None)
+        if first is not None:
+            return first.fork()
         return BeamDecoder(self.loaded.tokenizer, self.beam_options, self.frame_seconds)
 
     @torch.inference_mode()

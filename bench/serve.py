@@ -1,14 +1,15 @@
 """Load test of `asr serve`: N concurrent real-time streams, growing N until latency breaks.
 
     python bench/serve.py [--model M] [--audio FILE] [--clients 1 2 4 8 12 16 24]
-                          [--budget-ms 500] [--threads 1]
+                          [--budget-ms 500] [--threads 1] [--lm FILE]
 
 Starts the server in a subprocess, then for each N runs N WebSocket clients that each send
 the audio in 100 ms frames at real-time pace (staggered starts). Per word of the final
 transcript, partial latency = when the word first showed in its final spelling minus when its
 end (the model's own word end time) was spoken. Prints, per N: mean and 95th-percentile
 latency, whether every client's joined finals equal the offline transcript, and the server's
-resident memory per connection; then the largest N with p95 under the budget.
+resident memory per connection; then the largest N with p95 under the budget. With --lm the
+server (and the offline reference) decode by beam search with that LM at the bundled weights.
 """
 
 from __future__ import annotations
@@ -90,9 +91,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4, 8, 12, 16, 24])
     parser.add_argument("--budget-ms", type=float, default=500)
     parser.add_argument("--threads", type=int, default=1, help="torch threads in the server")
+    parser.add_argument("--lm", type=Path, help="beam search with this LM (default: greedy)")
     args = parser.parse_args()
 
     from asr.audio import load_audio
+    from asr.beam import BeamOptions
     from asr.bundled import STREAMING_MODEL
     from asr.streaming import Recognizer
 
@@ -103,12 +106,15 @@ def main() -> None:
     quantized = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
     import torch
 
-    offline = Recognizer.from_file(model).transcribe_wave(torch.from_numpy(quantized)).text
+    beam = BeamOptions(lm=args.lm) if args.lm else None
+    reference = Recognizer.from_file(model, beam=beam)
+    offline = reference.transcribe_wave(torch.from_numpy(quantized)).text
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     server = subprocess.Popen(
         [sys.executable, "-m", "cli", "serve", "--port", str(port), "--model", str(model),
-         "--max-connections", str(max(args.clients) + 1)],
+         "--max-connections", str(max(args.clients) + 1),
+         *(["--lm", str(args.lm)] if args.lm else [])],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:

@@ -168,3 +168,30 @@ def test_cli_hotwords_without_words_to_compete_is_one_line(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"asr: error: {hot}: --hotwords needs --vocab or --lm"
+
+
+@pytest.mark.parametrize("kind", ["lm", "vocab", "hotwords", "free"])
+def test_a_fork_searches_like_a_new_decoder_and_shares_its_lm(kind, tmp_path):
+    """Streams fork the recognizer's decoder (one LM in memory): same words, same times,
+    and each fork keeps its own search, even when two run interleaved."""
+    lm, vocab = write(tmp_path, "lm.arpa", ARPA), write(tmp_path, "v.txt", "the\ncat\ncot\n")
+    options = {
+        "lm": BeamOptions(lm=lm),
+        "vocab": BeamOptions(vocab=vocab),
+        "hotwords": BeamOptions(lm=lm, hotwords=write(tmp_path, "h.txt", "cot\n")),
+        "free": BeamOptions(beam=8),
+    }[kind]
+    first = BeamDecoder(TOK, options, 0.04)
+    a, b = first.fork(), first.fork()
+    assert a.decoder.lm is first.decoder.lm and a.decoder.decoder is not b.decoder.decoder
+    torch.manual_seed(1)
+    inputs = [the_c_t(0.2), the_c_t(3.0), torch.randn(30, len(TOK)).mul(3).log_softmax(-1)]
+    for lp in inputs:
+        expected = BeamDecoder(TOK, options, 0.04)(lp)
+        a.begin()
+        b.begin()
+        for fork, cut in ((a, 5), (b, 7), (a, None), (b, None)):  # interleaved searches
+            fork.step(lp[:cut] if cut else lp[5 if fork is a else 7 :])
+        got_a, got_b = a.end(), b.end()
+        assert got_a == got_b == expected == first(lp)
+        assert got_a.text == expected.text

@@ -81,3 +81,46 @@ def test_connection_limit_and_idle_timeout(rec):
 def test_page_is_served(rec):
     page = TestClient(build_app(rec)).get("/")
     assert page.status_code == 200 and "new WebSocket" in page.text
+
+
+def test_beam_search_serves_streams_and_concurrent_uploads(tmp_path):
+    """With the bundled LM (`asr serve`'s default) every connection has its own search, and
+    uploads decoded at the same time still get the answers they get one by one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import SAMPLES_DIR, bundled_samples
+
+    from asr.audio import load_audio
+    from asr.beam import bundled_decoding
+    from asr.bundled import STREAMING_MODEL
+    from asr.streaming import Recognizer
+
+    beam_rec = Recognizer.from_file(STREAMING_MODEL, beam=bundled_decoding())
+    paths = [SAMPLES_DIR / s["audio"] for s in bundled_samples()]
+    expected = [beam_rec.transcribe_file(p).text for p in paths]
+    client = TestClient(build_app(beam_rec))
+
+    def upload(path):
+        return client.post("/transcribe", content=path.read_bytes()).json()["text"]
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(upload, paths * 2)) == expected * 2
+    wave = load_audio(paths[1], 16000).numpy()
+    quantized = np.frombuffer(pcm(wave), dtype="<i2").astype(np.float32) / 32768.0
+    path = tmp_path / "q.wav"
+    sf.write(str(path), quantized, 16000, subtype="FLOAT")
+    live_events = []
+    run_live(beam_rec, FileSource(path, 16000, chunk_ms=100, speed=0), live_events.append)
+    events = []
+    with client.websocket_connect("/ws") as ws:
+        for start in range(0, len(wave), 1600):
+            ws.send_bytes(pcm(wave[start : start + 1600]))
+        ws.send_text(json.dumps({"type": "end"}))
+        while True:
+            try:
+                events.append(json.loads(ws.receive_text()))
+            except WebSocketDisconnect:
+                break
+    assert events == [e.to_dict() for e in live_events]
+    finals = " ".join(e["text"] for e in events if e["type"] == "final")
+    assert finals == expected[1] == bundled_samples()[1]["text"]
