@@ -19,6 +19,9 @@ import torchaudio.functional as F
 from asr.decoding import Hypothesis, Word
 from asr.text import normalize_text
 
+MAX_CELLS = 2_000_000_000  # frames x (2 x letters + 1): torchaudio keeps a byte per cell
+# (2 GB, about 25 minutes of speech); a longer recording should be cut with its transcript
+
 
 class AlignmentError(ValueError):
     """The transcript cannot be aligned to this audio (the CLI adds the file's name)."""
@@ -39,6 +42,11 @@ def force_align(log_probs: torch.Tensor, tokenizer, text: str, frame_seconds: fl
         raise AlignmentError(
             f"{frames * frame_seconds:.2f} s of audio is too short for "
             f"{len(targets)} letters of transcript"
+        )
+    if frames * (2 * len(targets) + 1) > MAX_CELLS:
+        raise AlignmentError(
+            f"{frames * frame_seconds / 60:.0f} min with {len(targets)} letters of transcript "
+            f"would take over {MAX_CELLS / 1e9:.0f} GB to align at once; cut it into parts"
         )
     path, scores = F.forced_align(
         log_probs[None].float(), torch.tensor([targets], dtype=torch.int32),

@@ -106,3 +106,14 @@ def test_cli_align_errors_are_one_line(args, message, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and message in result.output
     assert result.output.startswith("asr: error: ")
+
+
+def test_a_recording_too_long_to_align_at_once_is_refused(monkeypatch):
+    import asr.align
+
+    log_probs = log_probs_for(list("_hel_lo__"))  # 9 frames x (2 x 5 letters + 1) = 99 cells
+    monkeypatch.setattr(asr.align, "MAX_CELLS", 99)
+    assert force_align(log_probs, TOK, "hello", 0.04).text == "hello"
+    monkeypatch.setattr(asr.align, "MAX_CELLS", 98)
+    with pytest.raises(AlignmentError, match="to align at once; cut it into parts"):
+        force_align(log_probs, TOK, "hello", 0.04)
