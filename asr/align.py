@@ -20,7 +20,7 @@ from asr.decoding import Hypothesis, Word
 from asr.text import normalize_text
 
 MAX_CELLS = 2_000_000_000  # frames x (2 x letters + 1): torchaudio keeps a byte per cell
-# (2 GB, about 25 minutes of speech); a longer recording should be cut with its transcript
+# (2 GB, about 25 minutes of speech); a longer recording is aligned in pieces
 
 
 class AlignmentError(ValueError):
@@ -45,7 +45,7 @@ def force_align(log_probs: torch.Tensor, tokenizer, text: str, frame_seconds: fl
         )
     if frames * (2 * len(targets) + 1) > MAX_CELLS:
         raise AlignmentError(
-            f"{frames * frame_seconds / 60:.0f} min with {len(targets)} letters of transcript "
+            f"{frames * frame_seconds / 60:.1f} min with {len(targets)} letters of transcript "
             f"would take over {MAX_CELLS / 1e9:.0f} GB to align at once; cut it into parts"
         )
     path, scores = F.forced_align(
@@ -85,12 +85,72 @@ def align_file(transcriber, audio, text: str) -> Hypothesis:
 
     wave = load_audio(audio, transcriber.settings.sample_rate)
     try:
+        return align_wave(transcriber, wave, text)
+    except AlignmentError as err:
+        raise AsrError(str(audio), str(err)) from None
+
+
+def align_wave(transcriber, wave, text: str) -> Hypothesis:
+    """A waveform and its transcript -> aligned words: in one piece where the alignment
+    table fits MAX_CELLS, else piece by piece (`align_in_pieces`)."""
+    letters = len(transcriber.loaded.tokenizer.encode(normalize_text(text)))
+    frames = len(wave) / transcriber.settings.sample_rate / transcriber.frame_seconds
+    if frames * (2 * letters + 1) <= MAX_CELLS:
         return force_align(
             transcriber.log_probs(wave), transcriber.loaded.tokenizer, text,
             transcriber.frame_seconds,
         )  # fmt: skip
-    except AlignmentError as err:
-        raise AsrError(str(audio), str(err)) from None
+    return align_in_pieces(transcriber, wave, text)
+
+
+def align_in_pieces(transcriber, wave, text: str) -> Hypothesis:
+    """A recording too long to align at once: cut it at pauses as transcription does
+    (asr/segment.py), recognize each piece, give each transcript word to the piece whose
+    recognized word the WER alignment pairs it with (an unpaired word goes with the word
+    before it), and force-align each piece's words there. A piece too short for its words
+    is merged with the next one."""
+    import jiwer
+    import numpy as np
+
+    from asr.segment import cut_points
+
+    rate = transcriber.settings.sample_rate
+    pieces = cut_points(np.asarray(wave), rate)
+    heard = [transcriber.transcribe_piece(wave[a:b]).text.split() for a, b in pieces]
+    words = normalize_text(text).split()
+    if not words:
+        raise AlignmentError("the transcript has no letters the model knows")
+    piece_of_heard = [i for i, piece in enumerate(heard) for _ in piece]
+    heard_text = " ".join(w for piece in heard for w in piece)
+    owner: list[int | None] = [None] * len(words)
+    if piece_of_heard:
+        for chunk in jiwer.process_words(" ".join(words), heard_text).alignments[0]:
+            if chunk.type in ("equal", "substitute"):
+                for k in range(chunk.ref_end_idx - chunk.ref_start_idx):
+                    owner[chunk.ref_start_idx + k] = piece_of_heard[chunk.hyp_start_idx + k]
+    last = next((o for o in owner if o is not None), 0)
+    for i, o in enumerate(owner):
+        owner[i] = last = last if o is None else o
+    aligned: list[Word] = []
+    start = 0  # first piece of the current run (a piece too short for its words grows)
+    for p, (_, end) in enumerate(pieces):
+        mine = [w for w, o in zip(words, owner) if start <= o <= p]
+        if not mine:
+            start = p + 1
+            continue
+        begin = pieces[start][0]
+        try:
+            hyp = force_align(
+                transcriber.log_probs(wave[begin:end]), transcriber.loaded.tokenizer,
+                " ".join(mine), transcriber.frame_seconds,
+            )  # fmt: skip
+        except AlignmentError:
+            if p + 1 < len(pieces):
+                continue  # merge with the next piece
+            raise
+        aligned += [w.shifted(begin / rate) for w in hyp.words]
+        start = p + 1
+    return Hypothesis(" ".join(w.word for w in aligned), aligned)
 
 
 def align_manifest(transcriber, manifest, out, progress=None) -> list[tuple[float, object]]:

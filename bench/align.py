@@ -1,7 +1,7 @@
 """Forced alignment (asr/align.py): word-time accuracy against true word times, and how
 well the alignment score tells a recording's own transcript from wrong ones.
 
-    python bench/align.py --manifest M [--model default] [--utts 80]
+    python bench/align.py --manifest M [--model default] [--utts 80] [--join N]
 
 M needs true word times ("words": [{"word", "start", "end"}] per line), as recipes/synth
 stage 1 writes for $W/synth_timed (festival reports where each word starts and ends).
@@ -9,6 +9,9 @@ Prints the absolute error of word starts and ends (mean, median, p95, share with
 100 ms; only where M has true word times), then for two utterance scores (the mean word
 confidence, `align_score`, and the least sure word's) the AUROC of the own transcript
 against another utterance's and against the own one with one word swapped for another.
+--join N instead joins every N utterances (0.3-0.6 s pauses) into one long recording and
+compares word times aligned in one piece with those aligned in pieces (align_in_pieces, what
+recordings too long for one piece get).
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ import numpy as np
 import torch
 from rich.progress import track
 
-from asr.align import AlignmentError, alignment_score, force_align, least_sure_word
+from asr.align import (
+    AlignmentError,
+    align_in_pieces,
+    alignment_score,
+    force_align,
+    least_sure_word,
+)
 from asr.audio import load_audio
 from asr.bundled import DEFAULT_MODEL
 from asr.confidence import auroc
@@ -49,9 +58,12 @@ def main() -> None:
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--utts", type=int, default=80, help="evenly spaced utterances")
+    parser.add_argument("--join", type=int, default=0, help="long recordings of N utterances")
     args = parser.parse_args()
     torch.set_num_threads(1)
     transcriber = Transcriber.from_file(args.model)
+    if args.join:
+        return compare_pieces(transcriber, read_manifest(args.manifest)[: args.utts], args.join)
     tok, fs = transcriber.loaded.tokenizer, transcriber.frame_seconds
     utts = read_manifest(args.manifest)
     utts = utts[:: max(1, len(utts) // args.utts)][: args.utts]
@@ -99,6 +111,34 @@ def main() -> None:
                   f"one word swapped {under['swapped']:.3f}")  # fmt: skip
     if skipped:
         print(f"  ({skipped} wrong transcripts were too long to align: scored 0)")
+
+
+def compare_pieces(transcriber, utts, join: int) -> None:
+    """Word-time errors of long recordings aligned whole and in pieces."""
+    rate, rng = transcriber.settings.sample_rate, random.Random(0)
+    errors = {"one piece": [], "in pieces": []}
+    seconds = []
+    for first in track(range(0, len(utts) - join + 1, join), description="aligning"):
+        waves, truth, texts, offset = [], [], [], 0.0
+        for utt in utts[first : first + join]:
+            wave = load_audio(utt.audio, rate)
+            pause = torch.zeros(int(rng.uniform(0.3, 0.6) * rate))
+            truth += [t["end"] + offset for t in utt.extra["words"]]
+            texts.append(utt.text)
+            waves += [wave, pause]
+            offset += (len(wave) + len(pause)) / rate
+        wave, text = torch.cat(waves), " ".join(texts)
+        seconds.append(len(wave) / rate)
+        whole = force_align(transcriber.log_probs(wave), transcriber.loaded.tokenizer, text,
+                            transcriber.frame_seconds)  # fmt: skip
+        pieces = align_in_pieces(transcriber, wave, text)
+        for name, hyp in (("one piece", whole), ("in pieces", pieces)):
+            assert len(hyp.words) == len(truth)
+            errors[name] += [w.end - t for w, t in zip(hyp.words, truth)]
+    print(f"{len(seconds)} recordings of {join} utterances, {min(seconds):.0f}-"
+          f"{max(seconds):.0f} s, {len(errors['one piece'])} words")  # fmt: skip
+    for name, values in errors.items():
+        print(f"  word ends, {name}: {errors_ms(values)}")
 
 
 if __name__ == "__main__":

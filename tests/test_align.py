@@ -4,6 +4,7 @@
 import json
 
 import pytest
+import torch
 from conftest import SAMPLES_DIR, bundled_samples
 from test_decoding import TOK, log_probs_for
 from typer.testing import CliRunner
@@ -117,3 +118,32 @@ def test_a_recording_too_long_to_align_at_once_is_refused(monkeypatch):
     monkeypatch.setattr(asr.align, "MAX_CELLS", 98)
     with pytest.raises(AlignmentError, match="to align at once; cut it into parts"):
         force_align(log_probs, TOK, "hello", 0.04)
+
+
+def test_a_long_recording_is_aligned_in_pieces_close_to_one_piece(monkeypatch):
+    """Over MAX_CELLS the recording is cut at pauses, each transcript word goes to the piece
+    where the recognizer heard it, and each piece is aligned: times close to one piece's."""
+    import numpy as np
+
+    import asr.align
+    from asr.audio import load_audio
+    from asr.transcribe import Transcriber
+
+    transcriber = Transcriber.from_file("default")
+    samples = bundled_samples()
+    waves, texts = [], []
+    for _ in range(4):  # ~30 s: long enough to be cut (asr/segment.py)
+        for s in samples:
+            waves += [load_audio(SAMPLES_DIR / s["audio"], 16000), torch.zeros(8000)]
+            texts.append(s["text"])
+    wave, text = torch.cat(waves), " ".join(texts)
+    whole = asr.align.align_wave(transcriber, wave, text)
+    monkeypatch.setattr(asr.align, "MAX_CELLS", 300_000)  # the whole: ~660,000; a piece fits
+    calls, in_pieces = [], asr.align.align_in_pieces
+    monkeypatch.setattr(asr.align, "align_in_pieces", lambda *a: calls.append(1) or in_pieces(*a))
+    pieces = asr.align.align_wave(transcriber, wave, text)
+    assert calls == [1]
+    assert pieces.text == whole.text == " ".join(text.split())
+    ends = np.array([[a.end, b.end] for a, b in zip(whole.words, pieces.words)])
+    assert np.median(np.abs(ends[:, 0] - ends[:, 1])) < 0.05
+    assert all(a.start < a.end <= b.start + 1e-6 for a, b in zip(pieces.words, pieces.words[1:]))
