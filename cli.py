@@ -293,6 +293,12 @@ def align(
             "--below", help="Manifest mode: list utterances whose align_score is under this."
         ),
     ] = 0.05,
+    drop: Annotated[
+        bool,
+        typer.Option(
+            "--drop", help="Manifest mode: leave the utterances under --below out of --out."
+        ),
+    ] = False,
     srt: Annotated[
         Path | None, typer.Option("--srt", help="Also write subtitles as DIR/NAME.srt.")
     ] = None,
@@ -315,14 +321,18 @@ def align(
         fail(f"{model}: asr align needs a model file, not an exported folder")
     transcriber = Transcriber.from_file(model)
     if manifest_mode:
+        from rich.console import Console
         from rich.progress import track
 
-        def progress(items):
-            return track(items, description="aligning", transient=True)
+        def progress(items):  # on stderr: stdout carries the results
+            return track(items, "aligning", transient=True, console=Console(stderr=True))
 
-        scored = align_manifest(transcriber, source, out, progress)
+        scored = align_manifest(transcriber, source, out, progress, below if drop else None)
         low = [(score, utt) for score, utt in scored if score < below]
-        typer.echo(f"aligned {len(scored)} utterances -> {out}; {len(low)} score under {below}")
+        fate = "left out" if drop else "kept"
+        typer.echo(
+            f"aligned {len(scored)} utterances -> {out}; {len(low)} score under {below} ({fate})"
+        )
         for score, utt in low[:20]:
             typer.echo(f"{score:.3f}\t{utt.audio}\t{utt.text}")
         return

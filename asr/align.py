@@ -153,9 +153,13 @@ def align_in_pieces(transcriber, wave, text: str) -> Hypothesis:
     return Hypothesis(" ".join(w.word for w in aligned), aligned)
 
 
-def align_manifest(transcriber, manifest, out, progress=None) -> list[tuple[float, object]]:
+def align_manifest(
+    transcriber, manifest, out, progress=None, drop_below: float | None = None
+) -> list[tuple[float, object]]:
     """Align every utterance of `manifest`; write OUT as the same lines (audio made absolute)
-    plus `words` and `align_score`, atomically. Returns (score, utterance), worst first."""
+    plus `words`, `align_score` and `align_min`, atomically, leaving out those whose
+    align_score is under `drop_below` (a cleaned training manifest). Returns (score,
+    utterance) for all, worst first."""
     import json
 
     from asr.checkpoint import atomic_write
@@ -170,7 +174,8 @@ def align_manifest(transcriber, manifest, out, progress=None) -> list[tuple[floa
         entry.update(duration=utt.duration, words=[w.to_dict() for w in hyp.words])
         entry["align_score"] = round(score, 4)
         entry["align_min"] = round(least_sure_word(hyp), 4)
-        lines.append(json.dumps(entry, ensure_ascii=False))
+        if drop_below is None or score >= drop_below:
+            lines.append(json.dumps(entry, ensure_ascii=False))
         scored.append((score, utt))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, ("\n".join(lines) + "\n").encode("utf-8") if lines else b"")

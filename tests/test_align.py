@@ -78,8 +78,8 @@ def test_cli_aligns_a_manifest_and_lists_transcripts_that_do_not_fit(tmp_path):
     out = tmp_path / "out" / "aligned.jsonl"  # its folder is made
     result = run("align", manifest, "--out", out)
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
-    assert lines[0].startswith(f"aligned 3 utterances -> {out}; 1 score under 0.05")
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"aligned 3 utterances -> {out}; 1 score under 0.05 (kept)"
     assert lines[1].split("\t")[1] == str(SAMPLES_DIR / rows[0]["audio"])
     aligned = [json.loads(line) for line in out.read_text().splitlines()]
     assert [a["text"] for a in aligned] == [r["text"] for r in rows]
@@ -87,6 +87,12 @@ def test_cli_aligns_a_manifest_and_lists_transcripts_that_do_not_fit(tmp_path):
     assert aligned[0]["align_score"] < 0.05 < aligned[1]["align_score"]
     assert all(a["align_min"] <= a["align_score"] for a in aligned)
     assert [w["word"] for w in aligned[1]["words"]] == rows[1]["text"].split()
+    cleaned = tmp_path / "clean.jsonl"
+    result = run("align", manifest, "--out", cleaned, "--drop")
+    summary = f"aligned 3 utterances -> {cleaned}; 1 score under 0.05 (left out)"
+    assert result.stdout.splitlines()[0] == summary
+    kept = [json.loads(line) for line in cleaned.read_text().splitlines()]
+    assert [k["text"] for k in kept] == [r["text"] for r in rows[1:]]
 
 
 @pytest.mark.parametrize(
