@@ -262,6 +262,7 @@ def evaluate(
         f"WER {100 * scores.wer:.2f}% ({scores.substitutions} sub, {scores.deletions} del, "
         f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
         f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
+        + (f"  confidence AUROC {scores.confidence_auroc:.3f}" if scores.confidence_auroc else "")
     )
     if scores.groups:
         width = max(len(by), *(len(name) for name in scores.groups))

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import track
 
 from asr.audio import load_audio
+from asr.confidence import auroc, right_words
 from asr.errors import AsrError
 from asr.manifest import read_manifest
 from asr.text import normalize_text
@@ -30,9 +31,12 @@ class Scores:
     insertions: int
     rtf: float = 0.0  # decoding seconds per audio second
     groups: dict[str, Scores] = field(default_factory=dict)  # by a manifest key (--by)
+    # how well word confidence ranks right hypothesis words above wrong ones (asr/confidence.py)
+    confidence_auroc: float | None = None
 
     def to_dict(self) -> dict:
-        record = {k: v for k, v in asdict(self).items() if k != "groups"}
+        skip = {"groups"} | ({"confidence_auroc"} if self.confidence_auroc is None else set())
+        record = {k: v for k, v in asdict(self).items() if k not in skip}
         if self.groups:
             record["groups"] = {
                 name: {k: v for k, v in group.to_dict().items() if k != "rtf"}
@@ -90,15 +94,21 @@ def evaluate_manifest(
         raise AsrError(str(manifest), f"no utterance has the key '{group_by}' to group by")
     rate = transcriber.settings.sample_rate
     refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
+    confidences, right = [], []
     for utt in track(utterances, description="decoding", transient=True, console=_STDERR):
         wave = load_audio(utt.audio, rate)
         started = time.perf_counter()
-        hyps.append(transcriber.transcribe_wave(wave).text)
+        hyp = transcriber.transcribe_wave(wave)
         decode_seconds += time.perf_counter() - started
+        hyps.append(hyp.text)
         audio_seconds += wave.shape[-1] / rate
         refs.append(utt.text)
+        confidences += [w.confidence for w in hyp.words]
+        right += right_words(normalize_text(utt.text), hyp.text)
     scores = score(refs, hyps)
     scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
+    if None not in confidences and 0 < sum(right) < len(right):
+        scores.confidence_auroc = auroc(confidences, right)
     if group_by:
         scores.groups = group_scores(utterances, refs, hyps, group_by)
     if report:

@@ -167,6 +167,7 @@ def test_eval_json_and_report(tmp_path):
     assert scores["utterances"] == len(lines) and scores["rtf"] > 0
     assert scores["words"] == sum(len(s["text"].split()) for s in bundled_samples())
     assert "REF:" in (tmp_path / "report.txt").read_text()
+    assert 0.5 < scores["confidence_auroc"] <= 1.0  # right words mostly outscore wrong ones
 
 
 def test_eval_malformed_manifest_names_the_line(tmp_path):
