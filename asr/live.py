@@ -207,17 +207,34 @@ def run_live(recognizer, source, emit: Callable[[Event], None]) -> None:
         emit(event)
 
 
+DIM_BELOW = 0.3  # word confidence under which a terminal shows the word dimmed: with the
+# bundled GRU and LM on the held-out voice, 57% of wrong words and 22% of right ones
+
+
 @dataclass
 class TextPrinter:
-    """Human output: the partial rewritten in place on a terminal, each final on its own line."""
+    """Human output: the partial rewritten in place on a terminal, each final on its own line;
+    on a terminal, words the model is unsure of (confidence under DIM_BELOW) are dimmed."""
 
     out: object
     interactive: bool
 
     def __call__(self, event: Event) -> None:
-        text = event.hypothesis.text
+        text = self.render(event.hypothesis) if self.interactive else event.hypothesis.text
         if event.type == "final":
             self.out.write(("\r\033[K" if self.interactive else "") + text + "\n")
         elif self.interactive:
             self.out.write("\r\033[K" + text)
         self.out.flush()
+
+    @staticmethod
+    def render(hyp) -> str:
+        """The words, unsure ones between ANSI dim and normal-intensity codes."""
+        if not hyp.words:
+            return hyp.text
+        return " ".join(
+            f"\033[2m{w.word}\033[22m"
+            if w.confidence is not None and w.confidence < DIM_BELOW
+            else w.word
+            for w in hyp.words
+        )

@@ -164,3 +164,18 @@ def test_cli_bundled_model_streams_with_the_bundled_lm_unless_no_lm():
     )
     assert texts[("--no-lm",)] == Recognizer.from_file("streaming").transcribe_file(sample).text
     assert texts[()] != texts[("--no-lm",)]
+
+
+def test_a_terminal_shows_unsure_words_dimmed_and_a_pipe_gets_plain_text():
+    import io
+
+    from asr.decoding import Hypothesis, Word
+    from asr.live import DIM_BELOW, TextPrinter
+
+    words = [Word("sure", 0.0, 0.2, 0.9), Word("maybe", 0.3, 0.5, DIM_BELOW - 0.01)]
+    final = Event("final", Hypothesis("sure maybe", words))
+    tty, pipe = io.StringIO(), io.StringIO()
+    TextPrinter(tty, True)(final)
+    TextPrinter(pipe, False)(final)
+    assert tty.getvalue() == "\r\033[Ksure \033[2mmaybe\033[22m\n"
+    assert pipe.getvalue() == "sure maybe\n"
