@@ -20,7 +20,7 @@ def frame_confidence(log_probs) -> np.ndarray:
     1 where one symbol (blank included) holds all the mass, 0 where it is spread evenly.
     Of the per-frame measures tried on dev.jsonl (best-symbol probability, entropy; spike
     frames only or the whole word) this one, taken at the word's least sure frame, told
-    right words from wrong ones best (README "Word confidence")."""
+    right words from wrong ones best (README, after the command table)."""
     lp = np.asarray(log_probs, dtype=np.float32)
     if lp.shape[0] == 0:
         return np.zeros(0, dtype=np.float32)
