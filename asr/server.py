@@ -7,8 +7,8 @@
                     `asr live --json`: {"type": "partial"|"final", "text", "start", "end", "words"}
 
 One Recognizer (the model) is shared; each connection gets its own Stream (all its state,
-with beam search its own search over the one loaded LM: `BeamDecoder.fork`). File uploads
-share the recognizer's own search, so with beam search they are decoded one at a time. Decoding runs in worker threads so the event loop keeps
+with beam search its own search over the one loaded LM: `BeamDecoder.fork`), and so does
+each file upload, so uploads decode side by side. Decoding runs in worker threads so the event loop keeps
 serving. Limits: max connections
 (extra ones are closed with 1013 "try again later"), max message size (1009), idle timeout
 (1000 after that many seconds without audio); a malformed frame gets an error event and
@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +48,9 @@ class Limits:
 def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
     active = {"connections": 0}
     rate = recognizer.settings.sample_rate
-    one_search = threading.Lock()  # the recognizer's beam decoder holds one search's state
 
     def transcribe_upload(wave):
-        if recognizer.beam is None:
-            return recognizer.transcribe_wave(wave)
-        with one_search:
-            return recognizer.transcribe_wave(wave)
+        return recognizer.with_own_search().transcribe_wave(wave)
 
     async def page(request: Request):
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))

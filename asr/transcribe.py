@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -42,6 +43,15 @@ class Transcriber:
         if first is not None:
             return first.fork()
         return BeamDecoder(self.loaded.tokenizer, self.beam_options, self.frame_seconds)
+
+    def with_own_search(self):
+        """This transcriber, sharing the model, with a beam search of its own (a fork): for
+        decoding in several threads at once. Greedy decoding keeps no state: self."""
+        if self.beam is None:
+            return self
+        twin = copy.copy(self)
+        twin.beam = self.beam.fork()
+        return twin
 
     @torch.inference_mode()
     def log_probs(self, wave: torch.Tensor) -> torch.Tensor:

@@ -195,3 +195,13 @@ def test_a_fork_searches_like_a_new_decoder_and_shares_its_lm(kind, tmp_path):
         got_a, got_b = a.end(), b.end()
         assert got_a == got_b == expected == first(lp)
         assert got_a.text == expected.text
+
+
+def test_a_transcriber_with_its_own_search_shares_the_model_not_the_search():
+    rec = recognizer("gru")
+    assert rec.with_own_search() is rec  # greedy: no search state to keep apart
+    beam = Recognizer(rec.loaded, rec.rules, BeamOptions(beam=8))
+    twin = beam.with_own_search()
+    assert twin.loaded is beam.loaded and twin.beam.decoder.decoder is not beam.beam.decoder.decoder
+    wave = noise(24000, seed=9)
+    assert twin.transcribe_wave(wave) == beam.transcribe_wave(wave)
