@@ -116,7 +116,8 @@ def align_in_pieces(transcriber, wave, text: str) -> Hypothesis:
 
     rate = transcriber.settings.sample_rate
     pieces = cut_points(np.asarray(wave), rate)
-    heard = [transcriber.transcribe_piece(wave[a:b]).text.split() for a, b in pieces]
+    piece_log_probs = [transcriber.log_probs(wave[a:b]) for a, b in pieces]
+    heard = [transcriber.decode_log_probs(lp).text.split() for lp in piece_log_probs]
     words = normalize_text(text).split()
     if not words:
         raise AlignmentError("the transcript has no letters the model knows")
@@ -139,11 +140,11 @@ def align_in_pieces(transcriber, wave, text: str) -> Hypothesis:
             start = p + 1
             continue
         begin = pieces[start][0]
+        log_probs = piece_log_probs[p] if start == p else transcriber.log_probs(wave[begin:end])
         try:
             hyp = force_align(
-                transcriber.log_probs(wave[begin:end]), transcriber.loaded.tokenizer,
-                " ".join(mine), transcriber.frame_seconds,
-            )  # fmt: skip
+                log_probs, transcriber.loaded.tokenizer, " ".join(mine), transcriber.frame_seconds
+            )
         except AlignmentError:
             if p + 1 < len(pieces):
                 continue  # merge with the next piece
