@@ -329,13 +329,18 @@ def align(
             return track(items, "aligning", transient=True, console=Console(stderr=True))
 
         scored = align_manifest(transcriber, source, out, progress, below if drop else None)
-        low = [(score, utt) for score, utt in scored if score < below]
+        low = [(score, utt) for score, utt, _ in scored if score < below]
         fate = "left out" if drop else "kept"
         typer.echo(
             f"aligned {len(scored)} utterances -> {out}; {len(low)} score under {below} ({fate})"
         )
         for score, utt in low[:20]:
             typer.echo(f"{score:.3f}\t{utt.audio}\t{utt.text}")
+        errors = [err for _, _, err in scored if err is not None]
+        for err in errors:  # after the results: each one line, as transcribe reports them
+            typer.echo(f"asr: error: {err}", err=True)
+        if errors:
+            raise typer.Exit(1)
         return
     if not transcript.is_file():
         fail(f"{transcript}: no such transcript file")

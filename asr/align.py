@@ -159,25 +159,32 @@ def align_manifest(
 ) -> list[tuple[float, object]]:
     """Align every utterance of `manifest`; write OUT as the same lines (audio made absolute)
     plus `words`, `align_score` and `align_min`, atomically, leaving out those whose
-    align_score is under `drop_below` (a cleaned training manifest). Returns (score,
-    utterance) for all, worst first."""
+    align_score is under `drop_below` (a cleaned training manifest). An utterance that cannot
+    be aligned (unreadable audio, too short for its transcript) scores 0 with its reason as
+    `align_error`, and the run goes on. Returns (score, utterance, error or None) for all,
+    worst first."""
     import json
 
     from asr.checkpoint import atomic_write
+    from asr.errors import AsrError
     from asr.manifest import read_manifest
 
     utterances = read_manifest(manifest)
     lines, scored = [], []
     for utt in utterances if progress is None else progress(utterances):
-        hyp = align_file(transcriber, utt.audio, utt.text)
-        score = alignment_score(hyp)
         entry = {**utt.extra, "audio": str(Path(utt.audio).resolve()), "text": utt.text}
+        try:
+            hyp, error = align_file(transcriber, utt.audio, utt.text), None
+        except AsrError as err:
+            hyp, error = Hypothesis(""), err
+            entry["align_error"] = err.reason
+        score = alignment_score(hyp)
         entry.update(duration=utt.duration, words=[w.to_dict() for w in hyp.words])
         entry["align_score"] = round(score, 4)
         entry["align_min"] = round(least_sure_word(hyp), 4)
         if drop_below is None or score >= drop_below:
             lines.append(json.dumps(entry, ensure_ascii=False))
-        scored.append((score, utt))
+        scored.append((score, utt, error))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, ("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
     return sorted(scored, key=lambda pair: pair[0])

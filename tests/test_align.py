@@ -153,3 +153,33 @@ def test_a_long_recording_is_aligned_in_pieces_close_to_one_piece(monkeypatch):
     ends = np.array([[a.end, b.end] for a, b in zip(whole.words, pieces.words)])
     assert np.median(np.abs(ends[:, 0] - ends[:, 1])) < 0.05
     assert all(a.start < a.end <= b.start + 1e-6 for a, b in zip(pieces.words, pieces.words[1:]))
+
+
+def test_cli_manifest_alignment_goes_on_past_utterances_it_cannot_align(tmp_path):
+    """A corrupt recording or a transcript too long for its audio is one line on stderr and a
+    score of 0 in the output (left out with --drop); the others are aligned; exit 1."""
+    rows = bundled_samples()
+    lines = [{**r, "audio": str(SAMPLES_DIR / r["audio"])} for r in rows]
+    lines[0] = {**lines[0], "text": "word " * 200}  # too long for 2.4 s of audio
+    (tmp_path / "bad.wav").write_bytes(b"RIFF not really a wave file")
+    lines.append({"audio": str(tmp_path / "bad.wav"), "text": "lost", "duration": 1.0})
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = tmp_path / "out.jsonl"
+    result = run("align", manifest, "--out", out)
+    assert result.exit_code == 1
+    assert (
+        result.stdout.splitlines()[0] == f"aligned 4 utterances -> {out}; 2 score under 0.05 (kept)"
+    )
+    errors = [line for line in result.stderr.splitlines() if line]  # less the progress bar
+    assert (
+        len(errors) == 2 and "too short for" in errors[0] and "bad.wav: cannot decode" in errors[1]
+    )
+    assert all(e.startswith("asr: error: ") for e in errors)
+    aligned = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [a["align_score"] > 0 for a in aligned] == [False, True, True, False]
+    assert "too short" in aligned[0]["align_error"] and "align_error" not in aligned[1]
+    run("align", manifest, "--out", out, "--drop")
+    assert [json.loads(line)["text"] for line in out.read_text().splitlines()] == [
+        r["text"] for r in rows[1:]
+    ]
