@@ -54,6 +54,12 @@ VocabOption = Annotated[
 HotwordsOption = Annotated[
     Path | None, typer.Option("--hotwords", help="Favour these words (one per line).")
 ]
+SrtOption = Annotated[
+    Path | None, typer.Option("--srt", help="Also write subtitles as DIR/NAME.srt.")
+]
+VttOption = Annotated[
+    Path | None, typer.Option("--vtt", help="Also write subtitles as DIR/NAME.vtt (WebVTT).")
+]
 HotwordBonusOption = Annotated[
     float | None, typer.Option("--hotword-bonus", help="Log-score bonus per hotword (default 5).")
 ]
@@ -71,10 +77,21 @@ def is_export(model, *decoding) -> bool:
     return True
 
 
+def subtitle_dirs(srt: Path | None, vtt: Path | None) -> dict[str, Path]:
+    """--srt/--vtt -> {file suffix: folder} for asr.subtitles.write_subtitles."""
+    return {suffix: d for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
+
+
+def resolved_decoding(model, no_lm, beam, lm, *rest) -> tuple:
+    """The decoding flags (beam, lm, ...) with the LM settled: the bundled model comes with
+    the bundled LM unless `no_lm` (`lm_or_bundled`)."""
+    return (beam, lm_or_bundled(model, lm, no_lm), *rest)
+
+
 def load_transcriber(model, no_lm, beam, lm, *rest):
     """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder;
     the bundled model comes with the bundled LM unless `no_lm`."""
-    decoding = (beam, lm_or_bundled(model, lm, no_lm), *rest)
+    decoding = resolved_decoding(model, no_lm, beam, lm, *rest)
     if is_export(model, *decoding):
         from asr.onnx_runtime import OnnxTranscriber
 
@@ -174,18 +191,14 @@ def transcribe(
     hotwords: HotwordsOption = None,
     hotword_bonus: HotwordBonusOption = None,
     no_lm: NoLmOption = False,
-    srt: Annotated[
-        Path | None, typer.Option("--srt", help="Also write subtitles as DIR/NAME.srt.")
-    ] = None,
-    vtt: Annotated[
-        Path | None, typer.Option("--vtt", help="Also write subtitles as DIR/NAME.vtt (WebVTT).")
-    ] = None,
+    srt: SrtOption = None,
+    vtt: VttOption = None,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.errors import AsrError
 
-    subtitle_dirs = {suffix: d for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
-    if subtitle_dirs:
+    subtitles = subtitle_dirs(srt, vtt)
+    if subtitles:
         stems = [p.stem for p in audio]
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
@@ -201,10 +214,10 @@ def transcribe(
             typer.echo(f"asr: error: {err}", err=True)
             failures += 1
             continue
-        if subtitle_dirs:
+        if subtitles:
             from asr.subtitles import write_subtitles
 
-            write_subtitles(hyp.words, "stdin" if str(path) == "-" else path.stem, subtitle_dirs)
+            write_subtitles(hyp.words, "stdin" if str(path) == "-" else path.stem, subtitles)
         if json_output:
             words = [w.to_dict() for w in hyp.words]
             typer.echo(json.dumps({"audio": str(path), "text": hyp.text, "words": words}))
@@ -300,12 +313,8 @@ def align(
             "--drop", help="Manifest mode: leave the utterances under --below out of --out."
         ),
     ] = False,
-    srt: Annotated[
-        Path | None, typer.Option("--srt", help="Also write subtitles as DIR/NAME.srt.")
-    ] = None,
-    vtt: Annotated[
-        Path | None, typer.Option("--vtt", help="Also write subtitles as DIR/NAME.vtt (WebVTT).")
-    ] = None,
+    srt: SrtOption = None,
+    vtt: VttOption = None,
 ):
     """Forced alignment: word times of a known transcript (JSON), or of every utterance of a
     manifest (--out), with confidences that expose transcripts the audio does not say."""
@@ -349,8 +358,7 @@ def align(
     if srt or vtt:
         from asr.subtitles import write_subtitles
 
-        dirs = {suffix: d for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
-        write_subtitles(hyp.words, source.stem, dirs)
+        write_subtitles(hyp.words, source.stem, subtitle_dirs(srt, vtt))
     words = [w.to_dict() for w in hyp.words]
     record = {"audio": str(source), "text": hyp.text, "score": round(alignment_score(hyp), 4)}
     typer.echo(json.dumps({**record, "words": words}))
@@ -446,8 +454,9 @@ def live(
     if chunk_ms <= 0:
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    lm = lm_or_bundled(model, lm, no_lm)  # the bundled model comes with the bundled LM
-    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    decoding = resolved_decoding(
+        model, no_lm, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
+    )
     loader = None
     if is_export(model, *decoding):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer, load_audio_np
@@ -582,9 +591,10 @@ def serve(
     from asr.streaming import EndpointRules, Recognizer
 
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    lm = lm_or_bundled(model, lm, no_lm)  # the bundled model comes with the bundled LM
-    decoding = beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
-    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, decoding)
+    decoding = resolved_decoding(
+        model, no_lm, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
+    )
+    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*decoding))
     limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
     uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
 
