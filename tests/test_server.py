@@ -22,14 +22,14 @@ def pcm(wave: np.ndarray) -> bytes:
     return (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
 
 
-def test_websocket_events_equal_live_events(rec, tmp_path):
-    wave = noise(24000, seed=11).numpy()
+def served_and_live_events(rec, client, wave: np.ndarray, tmp_path) -> tuple[list, list]:
+    """`wave` sent over /ws in 100 ms frames, and the same 16-bit audio through `asr live`'s
+    path -> (the server's events, live's events as dicts)."""
     quantized = np.frombuffer(pcm(wave), dtype="<i2").astype(np.float32) / 32768.0
     path = tmp_path / "q.wav"
     sf.write(str(path), quantized, 16000, subtype="FLOAT")
     expected = []
     run_live(rec, FileSource(path, 16000, chunk_ms=100, speed=0), expected.append)
-    client = TestClient(build_app(rec))
     events = []
     with client.websocket_connect("/ws") as ws:
         for start in range(0, len(wave), 1600):
@@ -40,7 +40,13 @@ def test_websocket_events_equal_live_events(rec, tmp_path):
                 events.append(json.loads(ws.receive_text()))
             except WebSocketDisconnect:
                 break
-    assert events == [e.to_dict() for e in expected]
+    return events, [e.to_dict() for e in expected]
+
+
+def test_websocket_events_equal_live_events(rec, tmp_path):
+    wave = noise(24000, seed=11).numpy()
+    events, expected = served_and_live_events(rec, TestClient(build_app(rec)), wave, tmp_path)
+    assert events == expected
     assert events[-1]["type"] == "final" and events[-1]["text"]
 
 
@@ -106,21 +112,7 @@ def test_beam_search_serves_streams_and_concurrent_uploads(tmp_path):
     with ThreadPoolExecutor(3) as pool:
         assert list(pool.map(upload, paths * 2)) == expected * 2
     wave = load_audio(paths[1], 16000).numpy()
-    quantized = np.frombuffer(pcm(wave), dtype="<i2").astype(np.float32) / 32768.0
-    path = tmp_path / "q.wav"
-    sf.write(str(path), quantized, 16000, subtype="FLOAT")
-    live_events = []
-    run_live(beam_rec, FileSource(path, 16000, chunk_ms=100, speed=0), live_events.append)
-    events = []
-    with client.websocket_connect("/ws") as ws:
-        for start in range(0, len(wave), 1600):
-            ws.send_bytes(pcm(wave[start : start + 1600]))
-        ws.send_text(json.dumps({"type": "end"}))
-        while True:
-            try:
-                events.append(json.loads(ws.receive_text()))
-            except WebSocketDisconnect:
-                break
-    assert events == [e.to_dict() for e in live_events]
+    events, live_events = served_and_live_events(beam_rec, client, wave, tmp_path)
+    assert events == live_events
     finals = " ".join(e["text"] for e in events if e["type"] == "final")
     assert finals == expected[1] == bundled_samples()[1]["text"]
