@@ -37,12 +37,12 @@ class Hypothesis:
 
 
 def greedy_decode(log_probs: torch.Tensor, tokenizer, frame_seconds: float) -> Hypothesis:
-    """log_probs: (T, V) for one utterance -> text and word times.
+    """log_probs: (T, V) for one utterance (a tensor or a numpy array) -> text and word times.
 
     Best path: argmax per frame, merge repeats, drop blanks. A word starts at the frame of
     its first character and ends one frame after its last.
     """
-    best = log_probs.argmax(dim=-1).tolist()
+    best = log_probs.argmax(-1).tolist()
     return words_from_tokens(collapse_path(best, tokenizer.blank_id), tokenizer, frame_seconds)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from asr.audio_file import is_silent, read_mono
 from asr.confidence import frame_confidence, word_confidences
-from asr.decoding import Hypothesis, collapse_path, words_from_tokens
+from asr.decoding import Hypothesis, greedy_decode
 from asr.errors import AsrError
 from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
@@ -100,8 +100,7 @@ class OnnxTranscriber:
         if is_silent(wave):  # as the torch path does
             return Hypothesis("")
         log_probs = self.log_probs(np.asarray(wave, dtype=np.float32))
-        emitted = collapse_path(log_probs.argmax(axis=-1).tolist(), self.tokenizer.blank_id)
-        hyp = words_from_tokens(emitted, self.tokenizer, self.frame_seconds)
+        hyp = greedy_decode(log_probs, self.tokenizer, self.frame_seconds)
         return word_confidences(hyp, frame_confidence(log_probs), self.frame_seconds)
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
