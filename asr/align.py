@@ -23,6 +23,11 @@ MAX_CELLS = 2_000_000_000  # frames x (2 x letters + 1): torchaudio keeps a byte
 # (2 GB, about 25 minutes of speech); a longer recording is aligned in pieces
 
 
+def fits_at_once(frames: float, letters: int) -> bool:
+    """Whether torchaudio's alignment table for this many frames and letters fits MAX_CELLS."""
+    return frames * (2 * letters + 1) <= MAX_CELLS
+
+
 class AlignmentError(ValueError):
     """The transcript cannot be aligned to this audio (the CLI adds the file's name)."""
 
@@ -43,7 +48,7 @@ def force_align(log_probs: torch.Tensor, tokenizer, text: str, frame_seconds: fl
             f"{frames * frame_seconds:.2f} s of audio is too short for "
             f"{len(targets)} letters of transcript"
         )
-    if frames * (2 * len(targets) + 1) > MAX_CELLS:
+    if not fits_at_once(frames, len(targets)):
         raise AlignmentError(
             f"{frames * frame_seconds / 60:.1f} min with {len(targets)} letters of transcript "
             f"would take over {MAX_CELLS / 1e9:.0f} GB to align at once; cut it into parts"
@@ -95,7 +100,7 @@ def align_wave(transcriber, wave, text: str) -> Hypothesis:
     table fits MAX_CELLS, else piece by piece (`align_in_pieces`)."""
     letters = len(transcriber.loaded.tokenizer.encode(normalize_text(text)))
     frames = len(wave) / transcriber.settings.sample_rate / transcriber.frame_seconds
-    if frames * (2 * letters + 1) <= MAX_CELLS:
+    if fits_at_once(frames, letters):
         return force_align(
             transcriber.log_probs(wave), transcriber.loaded.tokenizer, text,
             transcriber.frame_seconds,
