@@ -132,6 +132,15 @@ def test_fsdd_splits_by_speaker_never_by_file(tmp_path):
     assert {u.extra["speaker"] for u in test} == {"george"} and test[0].text == "seven"
 
 
+def test_fsdd_unreadable_recording_is_named_not_a_traceback(tmp_path):
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    sf.write(str(rec / "7_jackson_0.wav"), wave(0.4, 8000), 8000)
+    (rec / "3_lucas_0.wav").write_bytes(b"RIFF not really")
+    with pytest.raises(AsrError, match=r"3_lucas_0\.wav: cannot read audio header"):
+        fsdd.prepare(tmp_path, tmp_path / "out")
+
+
 def test_cli_prepare_prints_counts_and_rejects_unknown_corpus(tmp_path):
     make_common_voice(tmp_path / "cv", True)
     run = [sys.executable, "-m", "cli", "prepare"]

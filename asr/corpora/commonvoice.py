@@ -10,8 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import soundfile as sf
-
+from asr.audio_file import header_duration
 from asr.errors import AsrError
 from asr.manifest import Utterance, write_manifest
 from asr.text import normalize_text
@@ -51,8 +50,7 @@ def prepare(src_dir: str | Path, out_dir: str | Path, splits=SPLITS) -> list[Pat
                     raise AsrError(f"{tsv}:{number}", f"no audio file clips/{row['path']}")
                 duration = durations.get(row["path"])
                 if duration is None:
-                    info = sf.info(str(audio))
-                    duration = info.frames / info.samplerate
+                    duration = header_duration(audio, f"{tsv}:{number}")
                 text = normalize_text(row["sentence"])
                 if text:
                     extra = {"id": Path(row["path"]).stem, "speaker": row.get("client_id", "")}

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import soundfile as sf
-
+from asr.audio_file import header_duration
 from asr.errors import AsrError
 from asr.manifest import Utterance, write_manifest
 from asr.text import normalize_text
@@ -31,11 +30,9 @@ def prepare(src_dir: str | Path, out_dir: str | Path, splits: dict = SPLITS) -> 
         digit, speaker, _ = path.stem.split("_", 2)
         split = next((name for name, who in splits.items() if speaker in who), None)
         if split is not None and digit.isdigit():
-            info = sf.info(str(path))
+            duration = header_duration(path, str(src))
             text = normalize_text(digit)
-            by_split[split].append(
-                Utterance(path.resolve(), text, info.frames / info.samplerate, {"speaker": speaker})
-            )
+            by_split[split].append(Utterance(path.resolve(), text, duration, {"speaker": speaker}))
     paths = []
     for name, utterances in by_split.items():
         paths.append(out / f"{name}.jsonl")

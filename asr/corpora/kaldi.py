@@ -13,6 +13,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from asr.audio_file import header_duration
 from asr.errors import AsrError
 from asr.manifest import Utterance, write_manifest
 from asr.text import normalize_text
@@ -78,8 +79,8 @@ def prepare(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
             path = Path(entry) if Path(entry).exists() else src / entry
             if not path.exists():
                 raise AsrError(f"{src / 'wav.scp'}: {rec}", f"no such audio file {entry}")
-            info = sf.info(str(path))
-            audio, duration = path.resolve(), info.frames / info.samplerate
+            audio = path.resolve()
+            duration = header_duration(path, f"{src / 'wav.scp'}: {rec}")
         else:
             if rec not in cache:
                 cache = {rec: _read(entry, f"{src / 'wav.scp'}: {rec}")}  # keep one recording

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import soundfile as sf
-
+from asr.audio_file import header_duration
 from asr.errors import AsrError
 from asr.manifest import Utterance, write_manifest
 from asr.text import normalize_text
@@ -33,10 +32,10 @@ def prepare(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
             audio = trans.parent / f"{utt_id}.flac"
             if not audio.exists():
                 raise AsrError(f"{trans}:{number}", f"no audio file {audio.name}")
-            info = sf.info(str(audio))
+            duration = header_duration(audio, f"{trans}:{number}")
             speaker = utt_id.split("-")[0]
             subsets.setdefault(subset, []).append(Utterance(
-                audio.resolve(), normalize_text(text), info.frames / info.samplerate,
+                audio.resolve(), normalize_text(text), duration,
                 {"id": utt_id, "speaker": speaker},
             ))  # fmt: skip
     paths = []
