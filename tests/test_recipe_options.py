@@ -5,7 +5,9 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 from conftest import env_with_this_python
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,3 +120,29 @@ def test_synth_mix_repeats_the_real_speech_as_asked(tmp_path):
     assert weighted.count("so762 train") == 4 and weighted.count("fsdd train") == 2
     assert weighted.count("a synthetic one") == 1
     assert "so762 test" not in weighted and "so762 dev" not in weighted
+
+
+def test_fsdd_recipe_takes_only_speechocean762_training_digit_strings(tmp_path):
+    recordings = tmp_path / "fsdd" / "recordings"
+    recordings.mkdir(parents=True)
+    for speaker in ("jackson", "lucas", "george"):
+        sf.write(str(recordings / f"3_{speaker}_0.wav"), np.zeros(4000, np.float32), 8000)
+    so762 = tmp_path / "so762"
+    so762.mkdir()
+    texts = ["ZERO THREE FIVE ONE", "WE CALL IT BEAR", "NINE O'CLOCK"]
+    rows = [{"audio": f"train/{spk}_{i}.ogg", "text": t, "duration": 2.0, "speaker": f"{spk:04}"}
+            for spk in range(10) for i, t in enumerate(texts)]  # fmt: skip
+    (so762 / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    test = {"audio": "test/0.ogg", "text": "TWO TWO", "duration": 1.0, "speaker": "0099"}
+    (so762 / "test.jsonl").write_text(json.dumps(test) + "\n")
+    work = tmp_path / "work"
+
+    result = run_bash(
+        REPO / "recipes" / "fsdd" / "run.sh", "--data", str(tmp_path / "fsdd"),
+        "--so762", str(so762), "--work", str(work), "--stop-stage", "0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    digits = [json.loads(line) for line in (work / "data" / "so762_digits.jsonl").open()]
+    dev = {json.loads(line)["speaker"] for line in (work / "so762" / "dev.jsonl").open()}
+    assert dev and {d["speaker"] for d in digits} == {f"{spk:04}" for spk in range(10)} - dev
+    assert {d["text"] for d in digits} == {"zero three five one"}

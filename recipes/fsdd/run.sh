@@ -4,13 +4,16 @@
 #
 #   recipes/fsdd/run.sh [--data ../shared/data/fsdd] [--work exp/fsdd] [--config configs/fsdd.yaml]
 #                       [--init asr/models/default.safetensors] [--per-digit 300]
+#                       [--so762 ../shared/data/speechocean762] [--so762-repeats 4]
 #                       [--stage 0] [--stop-stage 3]
 #
 # Three real speakers cannot teach a fourth voice, so the recipe does not start from nothing:
 # it fine-tunes the bundled English model (--init; its training never saw lucas or george) on
-# the three training speakers plus every training TTS voice reading the ten digits
-# (--per-digit utterances of each, random voice, speed and pitch). `--init ""` trains from
-# scratch, with configs/blstm.yaml's shape.
+# the three training speakers, every training TTS voice reading the ten digits (--per-digit
+# utterances of each, random voice, speed and pitch) and the digit strings that
+# speechocean762's training speakers read (70 utterances, 270 digits from 24 more real voices,
+# --so762-repeats copies; `--so762 ""` leaves them out). `--init ""` trains from scratch,
+# with configs/blstm.yaml's shape.
 # Stages: 0 manifests, 1 synthetic digits, 2 train, 3 evaluate (unconstrained and --vocab).
 set -euo pipefail
 
@@ -19,14 +22,23 @@ work=exp/fsdd
 config=configs/fsdd.yaml
 init=asr/models/default.safetensors
 per_digit=300
+so762=../shared/data/speechocean762
+so762_repeats=4
 stage=0
 stop_stage=3
 source "$(dirname "$0")/../lib/parse_options.sh"
 here=$(dirname "$0")
 run_stage() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
+combine="python $here/../synth/local/combine.py"
+
 if run_stage 0; then
   asr prepare fsdd "$data" "$work/data"
+  if [ -n "$so762" ]; then
+    # Training speakers only: speechocean762's test speakers stay out, as everywhere.
+    asr prepare speechocean762 "$so762" "$work/so762"
+    $combine "$work/data/so762_digits.jsonl" "$work/so762/train.jsonl" --words "$here/digits.txt"
+  fi
 fi
 
 if run_stage 1; then
@@ -41,8 +53,11 @@ print("\n".join(lines))
 EOF
   python "$here/../synth/local/synthesize.py" --text "$work/data/synth_digits.txt" \
     --out "$work/synth_digits" --voices train --seed 11
-  python "$here/../synth/local/combine.py" "$work/data/train_mix.jsonl" \
-    "$work/data/train.jsonl" "$work/synth_digits/manifest.jsonl"
+  real=("$work/data/train.jsonl")
+  if [ -n "$so762" ]; then
+    for _ in $(seq "$so762_repeats"); do real+=("$work/data/so762_digits.jsonl"); done
+  fi
+  $combine "$work/data/train_mix.jsonl" "${real[@]}" "$work/synth_digits/manifest.jsonl"
 fi
 
 if run_stage 2; then
