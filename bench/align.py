@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from rich.console import Console
 from rich.progress import track
 
 from asr.align import (
@@ -37,6 +38,8 @@ from asr.confidence import auroc
 from asr.manifest import read_manifest
 from asr.text import normalize_text
 from asr.transcribe import Transcriber
+
+STDERR = Console(stderr=True)  # stdout carries the figures
 
 
 def errors_ms(values: list[float]) -> str:
@@ -70,7 +73,7 @@ def main() -> None:
     rng = random.Random(0)
     starts, ends, skipped = [], [], 0
     scores = {(kind, name): [] for kind in KINDS for name in SCORES}
-    for i, utt in enumerate(track(utts, description="aligning", transient=True)):
+    for i, utt in enumerate(track(utts, description="aligning", transient=True, console=STDERR)):
         log_probs = transcriber.log_probs(load_audio(utt.audio, transcriber.settings.sample_rate))
         text = normalize_text(utt.text)
         stranger = normalize_text(utts[(i + 1) % len(utts)].text)
@@ -118,7 +121,9 @@ def compare_pieces(transcriber, utts, join: int) -> None:
     rate, rng = transcriber.settings.sample_rate, random.Random(0)
     errors = {"one piece": [], "in pieces": []}
     seconds = []
-    for first in track(range(0, len(utts) - join + 1, join), description="aligning"):
+    for first in track(
+        range(0, len(utts) - join + 1, join), description="aligning", console=STDERR
+    ):
         waves, truth, texts, offset = [], [], [], 0.0
         for utt in utts[first : first + join]:
             wave = load_audio(utt.audio, rate)

@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from rich.console import Console
 from rich.progress import track
 
 from asr.audio import load_audio
@@ -27,6 +28,8 @@ from asr.manifest import read_manifest
 from asr.plots import plot_confidence
 from asr.text import normalize_text
 from asr.transcribe import Transcriber
+
+STDERR = Console(stderr=True)  # stdout carries the figures
 
 
 def mean(values: list[float]) -> float:
@@ -63,7 +66,7 @@ def main() -> None:
     utterances = utterances[:: max(1, len(utterances) // args.utts)][: args.utts]
     results = {name: ([], []) for name in decodings}
     rate = loaded.config.features.sample_rate
-    for utt in track(utterances, description="decoding", transient=True):
+    for utt in track(utterances, description="decoding", transient=True, console=STDERR):
         wave = load_audio(utt.audio, rate)
         for name, transcriber in decodings.items():
             hyp = transcriber.transcribe_wave(wave)
