@@ -62,6 +62,23 @@ def _parse_line(line: str, path: Path, number: int) -> Utterance:
     return Utterance(audio_path, text, float(duration), record)
 
 
+def check_recordings(path: str | Path, utterances: list[Utterance]) -> None:
+    """Raise unless every recording's header reads: a missing or corrupt file in a training
+    manifest is found in seconds, before the run, not when an epoch reaches it hours in."""
+    bad = []
+    for u in utterances:
+        try:
+            if header_duration(u.audio, str(path)) == 0:
+                bad.append(f"{u.audio}: audio has zero length")
+        except AsrError as err:
+            bad.append(err.reason)
+    if bad:
+        first = (
+            bad[0] if len(bad) == 1 else f"{len(bad)} unreadable recordings, the first: {bad[0]}"
+        )
+        raise AsrError(str(path), first)
+
+
 def write_manifest(path: str | Path, utterances: list[Utterance]) -> None:
     """Write utterances with audio paths relative to the manifest folder where possible."""
     path = Path(path)

@@ -178,6 +178,19 @@ def test_eval_malformed_manifest_names_the_line(tmp_path):
     assert result.output.startswith(f"asr: error: {manifest}:2: not valid JSON")
 
 
+def test_eval_names_a_missing_recording_before_decoding_any(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    good = [json.dumps({**s, "audio": str(SAMPLES_DIR / s["audio"])}) for s in bundled_samples()]
+    gone = json.dumps({"audio": "gone.wav", "text": "x", "duration": 1.0})
+    manifest.write_text("\n".join([*good, gone]) + "\n")
+    result = run("eval", manifest)
+    assert result.exit_code == 1
+    assert (
+        result.output.strip()
+        == f"asr: error: {manifest}: {tmp_path / 'gone.wav'}: no such audio file"
+    )
+
+
 def test_train_unknown_config_key(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("model:\n  layerz: 2\n")

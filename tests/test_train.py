@@ -297,3 +297,24 @@ def test_training_says_what_trains_where(tone_manifest, tmp_path, capsys):
     train(tiny_config(max_steps=1), tone_manifest, [], tmp_path / "r", show_progress=True)
     out = capsys.readouterr().out
     assert "M parameters on cpu (CPU), batches built in the loop, 5 utterances" in out
+
+
+def test_missing_or_corrupt_recordings_stop_training_before_it_starts(tone_manifest, tmp_path):
+    """Every header is read first: a bad file deep in a corpus costs seconds, not a run."""
+    (tone_manifest.parent / "1.wav").unlink()
+    (tone_manifest.parent / "3.wav").write_bytes(b"RIFF not really a wave file")
+    out = tmp_path / "run"
+    with pytest.raises(AsrError) as err:
+        train(tiny_config(), tone_manifest, [], out, show_progress=False)
+    assert err.value.where == str(tone_manifest)
+    assert err.value.reason.startswith("2 unreadable recordings, the first: ")
+    assert "1.wav: no such audio file" in err.value.reason
+    assert not out.exists()
+
+
+def test_a_zero_length_validation_recording_is_named_before_training(tone_manifest, tmp_path):
+    sf.write(str(tmp_path / "empty.wav"), np.zeros(0, np.float32), RATE)
+    valid = tmp_path / "valid.jsonl"
+    valid.write_text(json.dumps({"audio": "empty.wav", "text": "abc", "duration": 1.0}) + "\n")
+    with pytest.raises(AsrError, match=r"valid\.jsonl: .*empty\.wav: audio has zero length"):
+        train(tiny_config(), tone_manifest, [valid], tmp_path / "run", show_progress=False)
