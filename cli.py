@@ -289,6 +289,38 @@ def evaluate(
 
 @app.command()
 @user_errors
+def calibrate(
+    manifest: Annotated[
+        Path, typer.Argument(help="JSON Lines manifest with reference text (a dev set).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The calibrated copy of the model file.")],
+    model: ModelOption = None,
+    beam: BeamOption = 0,
+    lm: LmOption = None,
+    lm_weight: LmWeightOption = None,
+    word_bonus: WordBonusOption = None,
+    vocab: VocabOption = None,
+    hotwords: HotwordsOption = None,
+    hotword_bonus: HotwordBonusOption = None,
+    no_lm: NoLmOption = False,
+):
+    """Fit word confidences to probabilities of being right on a dev manifest (greedy, and
+    the beam search the decoding flags give) and write a model file that carries the fit."""
+    from asr.calibrate import calibrate as run_calibrate
+
+    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
+    options = beam_options(*resolved_decoding(model, no_lm, *decoding))
+    for fit in run_calibrate(model, manifest, out, options):
+        typer.echo(
+            f"{fit.search}: {fit.words} words, {fit.right:.3f} right, AUROC {fit.auroc:.3f}, "
+            f"calibration error {fit.error_before:.3f} -> {fit.error_after:.3f} "
+            f"(a={fit.params[0]:.3f}, b={fit.params[1]:.3f})"
+        )
+    typer.echo(f"{out}: the model with calibrated word confidence")
+
+
+@app.command()
+@user_errors
 def align(
     source: Annotated[
         Path, typer.Argument(help="An audio file, or a JSON Lines manifest (.jsonl) to align.")

@@ -81,6 +81,17 @@ def save_model(
     atomic_write(path, dump_safetensors(tensors, metadata={"asr": json.dumps(header)}))
 
 
+def copy_with_info(src: str | Path, dst: str | Path, **info) -> None:
+    """Copy a model file with keys added to (or replaced in) its header's `info`; the
+    weights are copied byte for byte, in their stored precision."""
+    src = model_path(src)
+    if not src.is_file():
+        raise AsrError(str(src), "no such model file")
+    tensors, header = _read(src)
+    header["info"] = {**header.get("info", {}), **info}
+    atomic_write(dst, dump_safetensors(tensors, metadata={"asr": json.dumps(header)}))
+
+
 def _stored(tensor: torch.Tensor, weight_type) -> torch.Tensor:
     if weight_type is not None and tensor.is_floating_point():
         tensor = tensor.to(weight_type)

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from asr.checkpoint import load_model
+from asr.confidence import CALIBRATION_KEY
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
 from asr.onnx_runtime import FORMAT
@@ -120,6 +121,7 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
         "format": FORMAT,
         "config": loaded.config.to_dict(),
         "tokenizer": loaded.tokenizer.to_dict(),
+        "info": {k: v for k, v in loaded.info.items() if k == CALIBRATION_KEY},
         "stats": {"mean": loaded.stats.mean.tolist(), "std": loaded.stats.std.tolist()},
         "min_frames": MIN_FRAMES,
         "subsampling": SUBSAMPLING,

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from asr.audio_file import is_silent, read_mono
-from asr.confidence import frame_confidence, word_confidences
+from asr.confidence import Calibration, frame_confidence, word_confidences
 from asr.decoding import Hypothesis, greedy_decode
 from asr.errors import AsrError
 from asr.segment import Progress, transcribe_in_pieces
@@ -66,6 +66,7 @@ class OnnxTranscriber:
         self.mean = np.asarray(self.meta["stats"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
         self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
+        self.calibration = Calibration.from_info(self.meta.get("info", {}))
 
     @staticmethod
     def _session(path: Path, threads: int):
@@ -101,7 +102,9 @@ class OnnxTranscriber:
             return Hypothesis("")
         log_probs = self.log_probs(np.asarray(wave, dtype=np.float32))
         hyp = greedy_decode(log_probs, self.tokenizer, self.frame_seconds)
-        return word_confidences(hyp, frame_confidence(log_probs), self.frame_seconds)
+        return word_confidences(
+            hyp, frame_confidence(log_probs), self.frame_seconds, calibration=self.calibration
+        )
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
         return self.transcribe_wave(load_audio_np(path, self.sample_rate), progress)

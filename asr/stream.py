@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asr.confidence import frame_confidence, word_confidences
+from asr.confidence import Calibration, frame_confidence, word_confidences
 from asr.decoding import Hypothesis, collapse_path, words_from_tokens
 from asr.text import CharTokenizer
 
@@ -51,6 +51,7 @@ class Stream:
     # on: the current utterance's, for its words' confidences
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     confidence_from: int = 0
+    calibration: Calibration | None = None  # the model's map from raw scores to probabilities
 
     def accept_waveform(self, samples) -> None:
         """samples: (N,) float audio at the model's sample rate (copied: buffers may be reused)."""
@@ -84,8 +85,9 @@ class Stream:
         """`hyp` with word confidences (a beam's words checked against the best path)."""
         best_path = self._best_path() if self.beam is not None else None
         return word_confidences(
-            hyp, self.confidence, self.frame_seconds, self.confidence_from, best_path
-        )
+            hyp, self.confidence, self.frame_seconds, self.confidence_from, best_path,
+            self.calibration,
+        )  # fmt: skip
 
     def add_confidence(self, log_probs) -> None:
         """Frame confidences of the next decoded frames. Between utterances only the last
@@ -121,7 +123,7 @@ def shifted(hyp: Hypothesis, seconds: float) -> Hypothesis:
 class StreamDecoder:
     """Greedy (or beam) search with endpointing over a model's streaming `step`.
 
-    Mixed into a class that has `tokenizer`, `frame_seconds`, `rules`, `init_state()`,
+    Mixed into a class that has `tokenizer`, `frame_seconds`, `calibration`, `rules`, `init_state()`,
     `step(samples, state) -> (log_probs (T', V), state)` and `new_beam_decoder()`: the torch
     `Recognizer` and the onnxruntime `OnnxRecognizer` share this search, so both stream alike.
     """
@@ -129,6 +131,7 @@ class StreamDecoder:
     def create_stream(self) -> Stream:
         """A new stream; with beam search each stream gets its own search state."""
         stream = Stream(self.init_state(), self.tokenizer, self.frame_seconds)
+        stream.calibration = self.calibration
         stream.beam = self.new_beam_decoder()
         if stream.beam is not None:
             stream.beam.begin()

@@ -11,7 +11,7 @@ from asr.audio import load_audio
 from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
-from asr.confidence import frame_confidence, word_confidences
+from asr.confidence import Calibration, frame_confidence, word_confidences
 from asr.decoding import Hypothesis, greedy_decode
 from asr.features import LogMel
 from asr.manifest import padded_batches
@@ -29,6 +29,7 @@ class Transcriber:
         self.frame_seconds = SUBSAMPLING * self.settings.hop_length / self.settings.sample_rate
         self.beam_options = beam
         self.beam = self.new_beam_decoder()
+        self.calibration = Calibration.from_info(loaded.info)  # None: raw word scores
 
     @classmethod
     def from_file(cls, path: str | Path | None = None, beam: BeamOptions | None = None):
@@ -104,6 +105,7 @@ class Transcriber:
         return word_confidences(
             hyp, frame_confidence(log_probs), self.frame_seconds,
             best_path=best_path if self.beam is not None else None,
+            calibration=self.calibration,
         )  # fmt: skip
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:

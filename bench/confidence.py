@@ -7,7 +7,8 @@ Decodes the manifest greedily (and by beam search with --lm at the bundled weigh
 each hypothesis word right or wrong by the WER alignment, and prints per decoding the AUROC
 (0.5: the score knows nothing), the mean confidence of right and of wrong words, and for
 thresholds 0.3-0.7 the share of wrong words flagged below them against the share of right
-words flagged with them; --plot draws the reliability curves and the histograms.
+words flagged with them; --plot draws the reliability curves and the histograms. A model
+with a calibration (`asr calibrate`) is scored calibrated, with the raw scores' error beside.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from asr.audio import load_audio
 from asr.beam import BeamOptions
 from asr.bundled import DEFAULT_MODEL
 from asr.checkpoint import load_model
-from asr.confidence import auroc, right_words
+from asr.confidence import Calibration, auroc, calibration_error, right_words
 from asr.manifest import read_manifest
 from asr.plots import plot_confidence
 from asr.text import normalize_text
@@ -36,10 +37,15 @@ def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-def report(name: str, scores: list[float], right: list[bool]) -> None:
+def report(name: str, raw: list[float], right: list[bool], calibration, beam: bool) -> None:
+    """Figures for the model's scores; with a calibration, the raw scores' error beside."""
+    scores = [calibration.apply(s, beam) for s in raw] if calibration else raw
     wrong = len(right) - sum(right)
+    error = f"calibration error {calibration_error(scores, right):.3f}"
+    if calibration:
+        error += f" (raw scores {calibration_error(raw, right):.3f})"
     print(f"  {name}: words {len(right)}, right {sum(right) / len(right):.3f}, "
-          f"AUROC {auroc(scores, right):.3f}")  # fmt: skip
+          f"AUROC {auroc(scores, right):.3f}, {error}")  # fmt: skip
     print(f"    mean confidence: right {mean([s for s, r in zip(scores, right) if r]):.3f}, "
           f"wrong {mean([s for s, r in zip(scores, right) if not r]):.3f}")  # fmt: skip
     for threshold in (0.3, 0.4, 0.5, 0.6, 0.7):
@@ -64,6 +70,9 @@ def main() -> None:
         decodings["beam + LM"] = Transcriber(loaded, BeamOptions(lm=args.lm))
     utterances = read_manifest(args.manifest)
     utterances = utterances[:: max(1, len(utterances) // args.utts)][: args.utts]
+    calibration = Calibration.from_info(loaded.info)
+    for transcriber in decodings.values():
+        transcriber.calibration = None  # raw scores; report() maps them
     results = {name: ([], []) for name in decodings}
     rate = loaded.config.features.sample_rate
     for utt in track(utterances, description="decoding", transient=True, console=STDERR):
@@ -74,7 +83,10 @@ def main() -> None:
             results[name][1].extend(right_words(normalize_text(utt.text), hyp.text))
     print(f"{args.manifest} ({len(utterances)} utterances), {Path(args.model).name}")
     for name, (scores, right) in results.items():
-        report(name, scores, right)
+        report(name, scores, right, calibration, beam=name != "greedy")
+    if calibration:
+        results = {name: ([calibration.apply(s, name != "greedy") for s in scores], right)
+                   for name, (scores, right) in results.items()}  # fmt: skip
     if args.plot:
         plot_confidence(results, args.plot)
         print(f"  plot: {args.plot}")

@@ -170,6 +170,41 @@ def test_eval_json_and_report(tmp_path):
     assert 0.5 < scores["confidence_auroc"] <= 1.0  # right words mostly outscore wrong ones
 
 
+def test_calibrate_writes_the_model_with_a_map_per_search(tmp_path):
+    """The copy has the same weights; its words score the raw confidence mapped by the fit."""
+    from asr.checkpoint import load_model
+    from asr.confidence import Calibration
+    from asr.transcribe import Transcriber
+
+    out = tmp_path / "calibrated.safetensors"
+    result = run("calibrate", SAMPLES_DIR / "samples.jsonl", "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["greedy", "beam", str(out)]
+    original, copy = load_model(None), load_model(out)
+    assert all(torch_equal(a, b) for a, b in zip(original.model.state_dict().values(),
+                                                 copy.model.state_dict().values()))  # fmt: skip
+    calibration = Calibration.from_info(copy.info)
+    assert calibration.greedy is not None and calibration.beam is not None
+
+    path = SAMPLES_DIR / bundled_samples()[0]["audio"]
+    raw_transcriber = Transcriber(original)
+    raw_transcriber.calibration = None  # the bundled model carries a fit of its own
+    raw = raw_transcriber.transcribe_file(path).words
+    result = run("transcribe", path, "--model", out, "--no-lm", "--json")
+    assert result.exit_code == 0, result.output
+    calibrated = json.loads(result.output)["words"]
+    assert [w.word for w in raw] == [w["word"] for w in calibrated]
+    for before, after in zip(raw, calibrated):
+        assert after["conf"] == pytest.approx(calibration.apply(before.confidence, False), abs=2e-3)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return a.dtype == b.dtype and torch.equal(a, b)
+
+
 def test_eval_malformed_manifest_names_the_line(tmp_path):
     manifest = tmp_path / "m.jsonl"
     manifest.write_text('{"audio": "a.wav", "text": "x", "duration": 1}\n{oops\n')

@@ -8,7 +8,16 @@ import pytest
 import torch
 from test_decoding import TOK, log_probs_for
 
-from asr.confidence import auroc, frame_confidence, right_words, word_confidences
+from asr.confidence import (
+    CALIBRATION_KEY,
+    Calibration,
+    auroc,
+    calibration_error,
+    fit_calibration,
+    frame_confidence,
+    right_words,
+    word_confidences,
+)
 from asr.decoding import Hypothesis, Word, greedy_decode
 
 
@@ -72,3 +81,42 @@ def test_auroc_ranks_right_words_against_wrong_ones():
     assert auroc([0.9, 0.3, 0.5], [True, False, True]) == 1.0
     assert auroc([0.3, 0.9, 0.5], [True, False, True]) == 0.0
     assert math.isnan(auroc([0.5], [True]))
+
+
+def test_calibration_fit_recovers_the_map_that_made_the_labels():
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.02, 0.98, 20000)
+    truth = Calibration(greedy=(2.0, -0.5))
+    right = rng.uniform(size=raw.size) < [truth.apply(c, beam=False) for c in raw]
+    a, b = fit_calibration(raw, right)
+    assert a == pytest.approx(2.0, abs=0.1) and b == pytest.approx(-0.5, abs=0.1)
+    fitted = Calibration(greedy=(a, b))
+    calibrated = [fitted.apply(c, beam=False) for c in raw]
+    assert calibration_error(calibrated, right) < 0.02
+    assert calibration_error(raw, right) > 0.05
+    assert auroc(calibrated, right) == pytest.approx(auroc(raw, right))  # ranking untouched
+    with pytest.raises(ValueError, match="both right and wrong"):
+        fit_calibration([0.3, 0.9], [True, True])
+
+
+def test_calibration_applies_per_search_and_only_where_fitted():
+    calibration = Calibration(greedy=(1.0, 1.0))
+    assert calibration.apply(0.5, beam=False) == pytest.approx(1 / (1 + math.exp(-1)))
+    assert calibration.apply(0.5, beam=True) == 0.5  # no beam map: raw
+    assert calibration.apply(0.0, beam=False) > 0  # clipped before the logit, no -inf
+    info = {CALIBRATION_KEY: {"greedy": [1.0, 1.0], "beam": None}}
+    assert Calibration.from_info(info) == calibration
+    assert Calibration.from_info({}) is None
+    hyp = greedy_decode(log_probs_for(list("_hi_")), TOK, 0.04)
+    conf = frame_confidence(log_probs_for(list("_hi_")))
+    raw = word_confidences(hyp, conf, 0.04).words[0].confidence
+    mapped = word_confidences(hyp, conf, 0.04, calibration=calibration).words[0].confidence
+    assert mapped == pytest.approx(calibration.apply(raw, beam=False), abs=1e-4)
+
+
+def test_calibration_error_is_the_word_weighted_gap_per_bin():
+    scores = [0.95, 0.95, 0.15, 0.15]
+    assert calibration_error(scores, [True, False, False, False]) == pytest.approx(
+        0.5 * abs(0.95 - 0.5) + 0.5 * abs(0.15 - 0.0)
+    )
+    assert math.isnan(calibration_error([], []))

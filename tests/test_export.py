@@ -162,3 +162,33 @@ def test_cli_refuses_beam_search_on_an_exported_folder(exported, command):
         f"asr: error: {tmp / 'onnx'}: exported models decode greedily "
         "(no --beam/--lm/--vocab/--hotwords)"
     )
+
+
+def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
+    """A calibrated model's export scores words as the torch model does, not raw."""
+    from asr.confidence import CALIBRATION_KEY, Calibration
+    from asr.onnx_runtime import OnnxTranscriber
+
+    torch.manual_seed(1)
+    model, cfg = tiny("blstm")
+    with torch.no_grad():
+        model.head.weight.mul_(10)
+    stats = FeatureStats(torch.randn(80) * 0.5 - 6, torch.rand(80) + 1)
+    info = {CALIBRATION_KEY: {"greedy": [1.5, 0.7], "beam": None}}
+    save_model(tmp_path / "m.safetensors", model, cfg, TOK, stats, info=info)
+    export(tmp_path / "m.safetensors", tmp_path / "onnx")
+    onnx = OnnxTranscriber(tmp_path / "onnx")
+    assert onnx.calibration == Calibration(greedy=(1.5, 0.7))
+    wave = noise(24000, seed=3).numpy()
+    torch_words = (
+        Transcriber(LoadedModel(model, cfg, TOK, stats, info))
+        .transcribe_wave(torch.from_numpy(wave))
+        .words
+    )
+    onnx_words = onnx.transcribe_wave(wave).words
+    assert torch_words and [w.word for w in onnx_words] == [w.word for w in torch_words]
+    for a, b in zip(onnx_words, torch_words):
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
+    onnx.calibration = None
+    raw = [w.confidence for w in onnx.transcribe_wave(wave).words]
+    assert [w.confidence for w in onnx_words] != raw

@@ -242,3 +242,26 @@ def test_finals_carry_the_confidence_of_their_own_frames():
     assert [w.confidence for f in finals for w in f.words] == [w.confidence for w in offline.words]
     hi, yo, ok = (f.words[0].confidence for f in finals)
     assert hi == yo == pytest.approx(1.0, abs=1e-3) and ok < 0.7
+
+
+def test_streamed_words_carry_the_models_calibration():
+    """A calibrated model's streams map their scores as its offline path does."""
+    from asr.confidence import Calibration
+
+    rec = recognizer(rules=EndpointRules(min_trailing_blank_s=0.8))
+    rec.calibration = Calibration(greedy=(2.0, -1.0))
+    path = "__hi" + "_" * 20 + "|yo" + "_" * 3
+    log_probs = log_probs_for(list(path))
+    log_probs[len(path) - 4] = torch.full((len(TOK),), 1.0 / len(TOK)).log()  # 'o': unsure
+    stream, finals = rec.create_stream(), []
+    for piece in log_probs.split([7, 17, 6]):
+        finals += rec.search(stream, piece)
+    stream.input_finished()
+    finals += rec.decode(stream)
+    offline = word_confidences(
+        greedy_decode(log_probs, TOK, rec.frame_seconds), frame_confidence(log_probs),
+        rec.frame_seconds, calibration=rec.calibration,
+    )  # fmt: skip
+    streamed = [w.confidence for f in finals for w in f.words]
+    assert streamed == [w.confidence for w in offline.words]
+    assert streamed[0] == pytest.approx(rec.calibration.apply(1.0, beam=False), abs=1e-4)
