@@ -276,6 +276,7 @@ def evaluate(
         f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
         f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
         + (f"  confidence AUROC {scores.confidence_auroc:.3f}" if scores.confidence_auroc else "")
+        + (f", error {scores.confidence_error:.3f}" if scores.confidence_error is not None else "")
     )
     if scores.groups:
         width = max(len(by), *(len(name) for name in scores.groups))

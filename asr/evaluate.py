@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import track
 
 from asr.audio import load_audio
-from asr.confidence import auroc, right_words
+from asr.confidence import auroc, calibration_error, right_words
 from asr.errors import AsrError
 from asr.manifest import check_recordings, read_manifest
 from asr.text import normalize_text
@@ -33,9 +33,13 @@ class Scores:
     groups: dict[str, Scores] = field(default_factory=dict)  # by a manifest key (--by)
     # how well word confidence ranks right hypothesis words above wrong ones (asr/confidence.py)
     confidence_auroc: float | None = None
+    # how far word confidence is from the fraction of words that are right (10-bin ECE; 0 is
+    # calibrated, asr calibrate fits it)
+    confidence_error: float | None = None
 
     def to_dict(self) -> dict:
-        skip = {"groups"} | ({"confidence_auroc"} if self.confidence_auroc is None else set())
+        unset = {k for k in ("confidence_auroc", "confidence_error") if getattr(self, k) is None}
+        skip = {"groups"} | unset
         record = {k: v for k, v in asdict(self).items() if k not in skip}
         if self.groups:
             record["groups"] = {
@@ -110,6 +114,7 @@ def evaluate_manifest(
     scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
     if None not in confidences and 0 < sum(right) < len(right):
         scores.confidence_auroc = auroc(confidences, right)
+        scores.confidence_error = calibration_error(confidences, right)
     if group_by:
         scores.groups = group_scores(utterances, refs, hyps, group_by)
     if report:

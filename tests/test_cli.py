@@ -168,6 +168,7 @@ def test_eval_json_and_report(tmp_path):
     assert scores["words"] == sum(len(s["text"].split()) for s in bundled_samples())
     assert "REF:" in (tmp_path / "report.txt").read_text()
     assert 0.5 < scores["confidence_auroc"] <= 1.0  # right words mostly outscore wrong ones
+    assert 0.0 <= scores["confidence_error"] < 1.0
 
 
 def test_calibrate_writes_the_model_with_a_map_per_search(tmp_path):
