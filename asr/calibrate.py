@@ -25,7 +25,7 @@ from asr.confidence import (
     right_words,
 )
 from asr.errors import AsrError
-from asr.manifest import check_recordings, read_manifest
+from asr.manifest import read_checked_manifest
 from asr.text import normalize_text
 from asr.transcribe import Transcriber
 
@@ -63,9 +63,8 @@ def fit_search(transcriber: Transcriber, utterances, search: str) -> Fit:
         params = fit_calibration(scores, right)
     except ValueError as err:
         raise AsrError(search, f"cannot calibrate: {err} ({len(scores)} words decoded)") from None
-    beam = search == "beam"
-    mapping = Calibration(greedy=params, beam=params)
-    calibrated = [mapping.apply(s, beam) for s in scores]
+    mapping = Calibration(**{search: params})
+    calibrated = [mapping.apply(s, beam=search == "beam") for s in scores]
     return Fit(
         search, params, len(scores), sum(right) / len(right), auroc(scores, right),
         calibration_error(scores, right), calibration_error(calibrated, right),
@@ -76,8 +75,7 @@ def calibrate(
     model: str | Path | None, manifest: str | Path, out: str | Path, beam: BeamOptions | None
 ) -> list[Fit]:
     """Fit greedy (and, with `beam`, beam-search) calibration on `manifest`; write `out`."""
-    utterances = read_manifest(manifest)
-    check_recordings(manifest, utterances)
+    utterances = read_checked_manifest(manifest)
     loaded = load_model(model)
     fits = [fit_search(Transcriber(loaded), utterances, "greedy")]
     if beam is not None:

@@ -14,7 +14,7 @@ from rich.progress import track
 from asr.audio import load_audio
 from asr.confidence import auroc, calibration_error, right_words
 from asr.errors import AsrError
-from asr.manifest import check_recordings, read_manifest
+from asr.manifest import read_checked_manifest
 from asr.text import normalize_text
 
 _STDERR = Console(stderr=True)  # stdout carries the results (--json goes to pipes)
@@ -93,8 +93,7 @@ def evaluate_manifest(
     """Decode every utterance of `manifest` -> Scores (with RTF, and per value of the manifest
     key `group_by`); optionally write a report, sclite's trn files and posteriogram pictures
     of the first `plots` utterances."""
-    utterances = read_manifest(manifest)
-    check_recordings(manifest, utterances)  # before minutes of decoding, not after
+    utterances = read_checked_manifest(manifest)  # a bad file stops it before, not during
     if group_by and not any(group_by in u.extra for u in utterances):
         raise AsrError(str(manifest), f"no utterance has the key '{group_by}' to group by")
     rate = transcriber.settings.sample_rate

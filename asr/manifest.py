@@ -62,6 +62,13 @@ def _parse_line(line: str, path: Path, number: int) -> Utterance:
     return Utterance(audio_path, text, float(duration), record)
 
 
+def read_checked_manifest(path: str | Path) -> list[Utterance]:
+    """`read_manifest`, then `check_recordings`: for runs that read every file (train, eval)."""
+    utterances = read_manifest(path)
+    check_recordings(path, utterances)
+    return utterances
+
+
 def check_recordings(path: str | Path, utterances: list[Utterance]) -> None:
     """Raise unless every recording's header reads: a missing or corrupt file in a training
     manifest is found in seconds, before the run, not when an epoch reaches it hours in."""

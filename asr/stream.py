@@ -123,9 +123,10 @@ def shifted(hyp: Hypothesis, seconds: float) -> Hypothesis:
 class StreamDecoder:
     """Greedy (or beam) search with endpointing over a model's streaming `step`.
 
-    Mixed into a class that has `tokenizer`, `frame_seconds`, `calibration`, `rules`, `init_state()`,
-    `step(samples, state) -> (log_probs (T', V), state)` and `new_beam_decoder()`: the torch
-    `Recognizer` and the onnxruntime `OnnxRecognizer` share this search, so both stream alike.
+    Mixed into a class that has `tokenizer`, `frame_seconds`, `calibration`, `rules`,
+    `init_state()`, `step(samples, state) -> (log_probs (T', V), state)` and
+    `new_beam_decoder()`: the torch `Recognizer` and the onnxruntime `OnnxRecognizer` share
+    this search, so both stream alike.
     """
 
     def create_stream(self) -> Stream:

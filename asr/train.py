@@ -34,7 +34,7 @@ from asr.distributed import Distributed
 from asr.errors import AsrError
 from asr.evaluate import score
 from asr.features import FeatureStats
-from asr.manifest import check_recordings, length_bucketed_batches, read_manifest
+from asr.manifest import length_bucketed_batches, read_checked_manifest
 from asr.model import SUBSAMPLING, CTCModel
 from asr.text import CharTokenizer
 
@@ -86,8 +86,13 @@ def train(
     torch.set_num_threads(cfg.num_threads)
     device = training_device(cfg.device)
     tokenizer = CharTokenizer()
-    data = BatchMaker(_usable(_checked(train_manifest), tokenizer), config.features, tokenizer)
-    valid = {str(m): BatchMaker(_checked(m), config.features, tokenizer) for m in valid_manifests}
+    data = BatchMaker(
+        _usable(read_checked_manifest(train_manifest), tokenizer), config.features, tokenizer
+    )
+    valid = {
+        str(m): BatchMaker(read_checked_manifest(m), config.features, tokenizer)
+        for m in valid_manifests
+    }
 
     torch.manual_seed(cfg.seed)  # the initial weights are part of the run's identity
     model = CTCModel(config.model, config.features.n_mels, len(tokenizer))
@@ -251,12 +256,6 @@ def _optimizer_to(optimizer, device: torch.device) -> None:
         for key, value in per_param.items():
             if torch.is_tensor(value) and key != "step":
                 per_param[key] = value.to(device)
-
-
-def _checked(manifest: str | Path) -> list:
-    utterances = read_manifest(manifest)
-    check_recordings(manifest, utterances)
-    return utterances
 
 
 def _usable(utterances, tokenizer):
