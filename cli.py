@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -193,38 +193,49 @@ def transcribe(
     no_lm: NoLmOption = False,
     srt: SrtOption = None,
     vtt: VttOption = None,
+    ctm: Annotated[
+        Path | None,
+        typer.Option("--ctm", help="Also write every file's words as NIST CTM to this file."),
+    ] = None,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
+    from asr.ctm import ctm_lines
     from asr.errors import AsrError
 
     subtitles = subtitle_dirs(srt, vtt)
-    if subtitles:
+    if subtitles or ctm:
         stems = [p.stem for p in audio]
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
-            fail(f"--srt/--vtt: two inputs are named {clash}; their subtitle files would collide")
+            fail(f"--srt/--vtt/--ctm: two inputs are named {clash}; their outputs would collide")
     decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
     transcriber = load_transcriber(model, no_lm, *decoding)
     failures = 0
-    for path in audio:
-        try:
-            with long_file_progress(path) as progress:
-                hyp = transcriber.transcribe_file(path, progress)
-        except AsrError as err:  # report and go on: one bad file must not lose the others
-            typer.echo(f"asr: error: {err}", err=True)
-            failures += 1
-            continue
-        if subtitles:
-            from asr.subtitles import write_subtitles
+    with ExitStack() as files:  # the CTM file closes whatever happens
+        ctm_file = files.enter_context(ctm.open("w", encoding="utf-8")) if ctm else None
+        for path in audio:
+            try:
+                with long_file_progress(path) as progress:
+                    hyp = transcriber.transcribe_file(path, progress)
+            except AsrError as err:  # report and go on: one bad file must not lose the others
+                typer.echo(f"asr: error: {err}", err=True)
+                failures += 1
+                continue
+            name = "stdin" if str(path) == "-" else path.stem
+            if subtitles:
+                from asr.subtitles import write_subtitles
 
-            write_subtitles(hyp.words, "stdin" if str(path) == "-" else path.stem, subtitles)
-        if json_output:
-            words = [w.to_dict() for w in hyp.words]
-            typer.echo(json.dumps({"audio": str(path), "text": hyp.text, "words": words}))
-        elif len(audio) == 1:
-            typer.echo(hyp.text)
-        else:
-            typer.echo(f"{path}\t{hyp.text}")
+                write_subtitles(hyp.words, name, subtitles)
+            if ctm_file:
+                ctm_file.writelines(line + "\n" for line in ctm_lines(name, hyp.words))
+                ctm_file.flush()
+            if json_output:
+                words = [w.to_dict() for w in hyp.words]
+                typer.echo(json.dumps({"audio": str(path), "text": hyp.text, "words": words}))
+            elif len(audio) == 1:
+                typer.echo(hyp.text)
+            else:
+                typer.echo(f"{path}\t{hyp.text}")
     if failures:
         raise typer.Exit(1)
 
