@@ -563,6 +563,22 @@ def prepare(
 
 @app.command()
 @user_errors
+def info(
+    model: Annotated[
+        Path | None,
+        typer.Argument(help="Model file, bundled name or export folder (default: the bundled)."),
+    ] = None,
+    json_output: JsonOption = False,
+):
+    """What a model holds: encoder, size, features, tokenizer, calibration, training record."""
+    from asr.model_info import describe, format_info
+
+    facts = describe(model)
+    typer.echo(json.dumps(facts) if json_output else "\n".join(format_info(facts)))
+
+
+@app.command()
+@user_errors
 def export(
     model: Annotated[
         Path | None, typer.Argument(help="Model file (default: the bundled one).")
