@@ -72,10 +72,16 @@ def fit_search(transcriber: Transcriber, utterances, search: str) -> Fit:
 
 
 def calibrate(
-    model: str | Path | None, manifest: str | Path, out: str | Path, beam: BeamOptions | None
+    model: str | Path | None,
+    manifest: str | Path,
+    out: str | Path,
+    beam: BeamOptions | None,
+    max_utts: int = 0,
 ) -> list[Fit]:
-    """Fit greedy (and, with `beam`, beam-search) calibration on `manifest`; write `out`."""
+    """Fit greedy (and, with `beam`, beam-search) calibration on `manifest` (its first
+    `max_utts` utterances if set); write `out`, which may be `model` itself."""
     utterances = read_checked_manifest(manifest)
+    utterances = utterances[:max_utts] if max_utts else utterances
     loaded = load_model(model)
     fits = [fit_search(Transcriber(loaded), utterances, "greedy")]
     if beam is not None:

@@ -61,6 +61,8 @@ class TrainConfig:
     valid_every: int = 0  # also validate (and keep the best) every this many steps (0: per epoch)
     checkpoint_every: int = 200  # steps between resumable checkpoints
     keep_snapshots: int = 0  # keep the newest N validation snapshots for `asr average` (0: none)
+    calibrate: bool = True  # at the end, fit best.safetensors' greedy word confidence on the
+    # first validation set (asr calibrate), so its `conf` reads as a chance of being right
 
 
 @dataclass

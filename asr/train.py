@@ -216,7 +216,26 @@ def train(
     ranks.close()
     if not in_sync:
         raise AsrError(f"rank {ranks.rank}", "weights differ between ranks after training")
+    if ranks.main and cfg.calibrate and valid_manifests and (out / "best.safetensors").exists():
+        _calibrate_best(out / "best.safetensors", valid_manifests[0], cfg, show_progress)
     return TrainResult(state["step"], state["best_wer"], state["history"])
+
+
+def _calibrate_best(best: Path, manifest, cfg, show: bool) -> None:
+    """Fit the best model's greedy word confidence on the validation set, in place. A set the
+    model gets all right (or all wrong) cannot be fitted: the scores then stay raw."""
+    from asr.calibrate import calibrate
+
+    torch.set_num_threads(cfg.num_threads)
+    try:
+        (fit,) = calibrate(best, manifest, best, beam=None, max_utts=cfg.valid_max_utts)
+    except AsrError as err:
+        if show:
+            print(f"confidence left raw: {err}")
+        return
+    if show:
+        print(f"confidence calibrated on {Path(manifest).name}: calibration error "
+              f"{fit.error_before:.3f} -> {fit.error_after:.3f} over {fit.words} words")  # fmt: skip
 
 
 def training_device(name: str) -> torch.device:

@@ -318,3 +318,44 @@ def test_a_zero_length_validation_recording_is_named_before_training(tone_manife
     valid.write_text(json.dumps({"audio": "empty.wav", "text": "abc", "duration": 1.0}) + "\n")
     with pytest.raises(AsrError, match=r"valid\.jsonl: .*empty\.wav: audio has zero length"):
         train(tiny_config(), tone_manifest, [valid], tmp_path / "run", show_progress=False)
+
+
+def test_training_ends_by_calibrating_the_best_model_unless_told_not_to(
+    tone_manifest, tmp_path, monkeypatch
+):
+    import asr.train as training
+
+    calls = []
+    monkeypatch.setattr(training, "_calibrate_best", lambda *args: calls.append(args[:2]))
+    train(tiny_config(), tone_manifest, [tone_manifest], tmp_path / "a", show_progress=False)
+    assert calls == [(tmp_path / "a" / "best.safetensors", tone_manifest)]
+    train(tiny_config(calibrate=False), tone_manifest, [tone_manifest], tmp_path / "b",
+          show_progress=False)  # fmt: skip
+    train(tiny_config(), tone_manifest, [], tmp_path / "c", show_progress=False)  # no valid set
+    assert len(calls) == 1
+
+
+def test_calibrating_best_fits_greedy_in_place_or_leaves_it_raw(tmp_path, capsys):
+    import shutil
+
+    from conftest import SAMPLES_DIR, bundled_samples
+
+    from asr.bundled import DEFAULT_MODEL
+    from asr.train import _calibrate_best
+
+    best = tmp_path / "best.safetensors"
+    shutil.copy(DEFAULT_MODEL, best)
+    rows = [{**s, "audio": str(SAMPLES_DIR / s["audio"])} for s in bundled_samples()]
+    manifest = tmp_path / "valid.jsonl"
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _calibrate_best(best, manifest, TrainConfig(), True)
+    fitted = load_model(best).info["confidence_calibration"]
+    assert fitted["greedy"] and fitted["beam"] is None and fitted["fitted_on"] == "valid.jsonl"
+    assert "confidence calibrated on valid.jsonl" in capsys.readouterr().out
+
+    nonsense = tmp_path / "nonsense.jsonl"  # every word wrong: nothing to fit
+    nonsense.write_text("".join(json.dumps({**r, "text": "zzz qqq"}) + "\n" for r in rows))
+    before = best.read_bytes()
+    _calibrate_best(best, nonsense, TrainConfig(), True)
+    assert best.read_bytes() == before
+    assert "confidence left raw" in capsys.readouterr().out
