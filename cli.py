@@ -4,8 +4,10 @@ turns domain errors into `asr: error: WHERE: reason` with a non-zero exit."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -65,14 +67,14 @@ HotwordBonusOption = Annotated[
 ]
 
 
-def is_export(model, *decoding) -> bool:
+def is_export(model, *settled) -> bool:
     """Whether `model` is an `asr export` folder (run on onnxruntime); those decode greedily,
     so decoding flags asking for a beam search are refused."""
     from asr.onnx_runtime import is_onnx_folder
 
     if not is_onnx_folder(model):
         return False
-    if beam_options(*decoding) is not None:
+    if beam_options(*settled) is not None:
         fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
     return True
 
@@ -82,23 +84,76 @@ def subtitle_dirs(srt: Path | None, vtt: Path | None) -> dict[str, Path]:
     return {suffix: d for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
 
 
-def resolved_decoding(model, no_lm, beam, lm, *rest) -> tuple:
-    """The decoding flags (beam, lm, ...) with the LM settled: the bundled model comes with
-    the bundled LM unless `no_lm` (`lm_or_bundled`)."""
-    return (beam, lm_or_bundled(model, lm, no_lm), *rest)
+@dataclass(frozen=True)
+class DecodingFlags:
+    """The decoding flags of every command that decodes (`with_decoding_flags` adds them)."""
+
+    beam: int = 0
+    lm: Path | None = None
+    lm_weight: float | None = None
+    word_bonus: float | None = None
+    vocab: Path | None = None
+    hotwords: Path | None = None
+    hotword_bonus: float | None = None
+    no_lm: bool = False
+
+    def settled(self, model) -> tuple:
+        """(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus) with the LM
+        settled: the bundled model comes with the bundled LM unless --no-lm."""
+        lm = lm_or_bundled(model, self.lm, self.no_lm)
+        return (self.beam, lm, self.lm_weight, self.word_bonus, self.vocab, self.hotwords,
+                self.hotword_bonus)  # fmt: skip
+
+    def options(self, model):
+        """BeamOptions for `model`, or None for greedy decoding."""
+        return beam_options(*self.settled(model))
 
 
-def load_transcriber(model, no_lm, beam, lm, *rest):
+_DECODING_OPTIONS = {  # DecodingFlags field -> its command-line option
+    "beam": BeamOption,
+    "lm": LmOption,
+    "lm_weight": LmWeightOption,
+    "word_bonus": WordBonusOption,
+    "vocab": VocabOption,
+    "hotwords": HotwordsOption,
+    "hotword_bonus": HotwordBonusOption,
+    "no_lm": NoLmOption,
+}
+
+
+def with_decoding_flags(command):
+    """Give `command` the decoding options (--beam, --lm, ...) and pass them to it as one
+    `decoding: DecodingFlags`, so five commands do not each spell out eight options."""
+    own = inspect.signature(command, eval_str=True)
+    defaults = DecodingFlags()
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=option,
+                          default=getattr(defaults, name))
+        for name, option in _DECODING_OPTIONS.items()
+    ]  # fmt: skip
+    kept = [p for p in own.parameters.values() if p.name != "decoding"]
+
+    @functools.wraps(command)
+    def run(**kwargs):
+        flags = DecodingFlags(**{name: kwargs.pop(name) for name in _DECODING_OPTIONS})
+        return command(**kwargs, decoding=flags)
+
+    run.__signature__ = own.replace(parameters=[*kept, *added])
+    run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}
+    return run
+
+
+def load_transcriber(model, decoding: DecodingFlags):
     """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder;
-    the bundled model comes with the bundled LM unless `no_lm`."""
-    decoding = resolved_decoding(model, no_lm, beam, lm, *rest)
-    if is_export(model, *decoding):
+    the bundled model comes with the bundled LM unless --no-lm."""
+    settled = decoding.settled(model)
+    if is_export(model, *settled):
         from asr.onnx_runtime import OnnxTranscriber
 
         return OnnxTranscriber(model)
     from asr.transcribe import Transcriber
 
-    return Transcriber.from_file(model, beam_options(*decoding))
+    return Transcriber.from_file(model, beam_options(*settled))
 
 
 @contextmanager
@@ -179,18 +234,12 @@ def user_errors(command):
 
 @app.command()
 @user_errors
+@with_decoding_flags
 def transcribe(
     audio: Annotated[list[Path], typer.Argument(help="Audio files (WAV, FLAC, OGG; any rate).")],
     model: ModelOption = None,
     json_output: JsonOption = False,
-    beam: BeamOption = 0,
-    lm: LmOption = None,
-    lm_weight: LmWeightOption = None,
-    word_bonus: WordBonusOption = None,
-    vocab: VocabOption = None,
-    hotwords: HotwordsOption = None,
-    hotword_bonus: HotwordBonusOption = None,
-    no_lm: NoLmOption = False,
+    decoding: DecodingFlags = DecodingFlags(),
     srt: SrtOption = None,
     vtt: VttOption = None,
     ctm: Annotated[
@@ -208,8 +257,7 @@ def transcribe(
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
             fail(f"--srt/--vtt/--ctm: two inputs are named {clash}; their outputs would collide")
-    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
-    transcriber = load_transcriber(model, no_lm, *decoding)
+    transcriber = load_transcriber(model, decoding)
     failures = 0
     with ExitStack() as files:  # the CTM file closes whatever happens
         ctm_file = files.enter_context(ctm.open("w", encoding="utf-8")) if ctm else None
@@ -242,6 +290,7 @@ def transcribe(
 
 @app.command("eval")
 @user_errors
+@with_decoding_flags
 def evaluate(
     manifest: Annotated[Path, typer.Argument(help="JSON Lines manifest with reference text.")],
     model: ModelOption = None,
@@ -264,20 +313,12 @@ def evaluate(
             help="Also score each value of this manifest key (speaker, gender, ...) apart.",
         ),
     ] = None,
-    beam: BeamOption = 0,
-    lm: LmOption = None,
-    lm_weight: LmWeightOption = None,
-    word_bonus: WordBonusOption = None,
-    vocab: VocabOption = None,
-    hotwords: HotwordsOption = None,
-    hotword_bonus: HotwordBonusOption = None,
-    no_lm: NoLmOption = False,
+    decoding: DecodingFlags = DecodingFlags(),
 ):
     """Score a model on a manifest: WER, CER, error counts and real-time factor."""
     from asr.evaluate import evaluate_manifest
 
-    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
-    transcriber = load_transcriber(model, no_lm, *decoding)
+    transcriber = load_transcriber(model, decoding)
     scores = evaluate_manifest(transcriber, manifest, report, trn, plot, group_by=by)
     if json_output:
         typer.echo(json.dumps(scores.to_dict()))
@@ -301,27 +342,20 @@ def evaluate(
 
 @app.command()
 @user_errors
+@with_decoding_flags
 def calibrate(
     manifest: Annotated[
         Path, typer.Argument(help="JSON Lines manifest with reference text (a dev set).")
     ],
     out: Annotated[Path, typer.Option("--out", help="The calibrated copy of the model file.")],
     model: ModelOption = None,
-    beam: BeamOption = 0,
-    lm: LmOption = None,
-    lm_weight: LmWeightOption = None,
-    word_bonus: WordBonusOption = None,
-    vocab: VocabOption = None,
-    hotwords: HotwordsOption = None,
-    hotword_bonus: HotwordBonusOption = None,
-    no_lm: NoLmOption = False,
+    decoding: DecodingFlags = DecodingFlags(),
 ):
     """Fit word confidences to probabilities of being right on a dev manifest (greedy, and
     the beam search the decoding flags give) and write a model file that carries the fit."""
     from asr.calibrate import calibrate as run_calibrate
 
-    decoding = (beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus)
-    options = beam_options(*resolved_decoding(model, no_lm, *decoding))
+    options = decoding.options(model)
     for fit in run_calibrate(model, manifest, out, options):
         typer.echo(
             f"{fit.search}: {fit.words} words, {fit.right:.3f} right, AUROC {fit.auroc:.3f}, "
@@ -451,6 +485,7 @@ def train(
 
 @app.command()
 @user_errors
+@with_decoding_flags
 def live(
     model: Annotated[
         Path | None,
@@ -476,14 +511,7 @@ def live(
     record: Annotated[
         Path | None, typer.Option("--record", help="Also save the audio heard to this WAV.")
     ] = None,
-    beam: BeamOption = 0,
-    lm: LmOption = None,
-    lm_weight: LmWeightOption = None,
-    word_bonus: WordBonusOption = None,
-    vocab: VocabOption = None,
-    hotwords: HotwordsOption = None,
-    hotword_bonus: HotwordBonusOption = None,
-    no_lm: NoLmOption = False,
+    decoding: DecodingFlags = DecodingFlags(),
 ):
     """Transcribe the microphone (or --input FILE) as you speak: partials in place, finals on
     their own lines; --json prints one event per line. Ctrl-C flushes the last words."""
@@ -498,11 +526,9 @@ def live(
     if chunk_ms <= 0:
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    decoding = resolved_decoding(
-        model, no_lm, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
-    )
+    settled = decoding.settled(model)
     loader = None
-    if is_export(model, *decoding):  # onnxruntime, no torch
+    if is_export(model, *settled):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer, load_audio_np
 
         recognizer, loader = OnnxRecognizer(model, rules), load_audio_np
@@ -512,7 +538,7 @@ def live(
         from asr.bundled import STREAMING_MODEL
         from asr.streaming import Recognizer
 
-        recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*decoding))
+        recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*settled))
         # One thread: a 160 ms chunk is too small to share out, and a second thread that has
         # to wait for a busy core stalls every step (3.7x slower here beside two busy jobs).
         torch.set_num_threads(1)
@@ -621,6 +647,7 @@ def average(
 
 @app.command()
 @user_errors
+@with_decoding_flags
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
@@ -633,14 +660,7 @@ def serve(
     endpoint_ms: Annotated[
         float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
     ] = 800,
-    beam: BeamOption = 0,
-    lm: LmOption = None,
-    lm_weight: LmWeightOption = None,
-    word_bonus: WordBonusOption = None,
-    vocab: VocabOption = None,
-    hotwords: HotwordsOption = None,
-    hotword_bonus: HotwordBonusOption = None,
-    no_lm: NoLmOption = False,
+    decoding: DecodingFlags = DecodingFlags(),
 ):
     """Live captions over WebSocket (/ws), file transcription over HTTP (POST /transcribe),
     and a web page at / that captions the browser's microphone."""
@@ -651,10 +671,8 @@ def serve(
     from asr.streaming import EndpointRules, Recognizer
 
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    decoding = resolved_decoding(
-        model, no_lm, beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
-    )
-    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*decoding))
+    options = decoding.options(model)
+    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, options)
     limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
     uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
 

@@ -1,5 +1,6 @@
 """The CLI through typer's CliRunner and through a real `asr` subprocess."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -263,6 +264,22 @@ def test_decoding_flags_left_unset_take_the_library_defaults(tmp_path):
         1.5,
         2.0,
     )
+
+
+@pytest.mark.parametrize("command", ["transcribe", "eval", "calibrate", "live", "serve"])
+def test_every_decoding_command_takes_the_same_decoding_flags(command, monkeypatch):
+    """Written once (cli.with_decoding_flags) and handed to the command as DecodingFlags."""
+    import typer.main
+
+    import cli
+
+    names = {p.name for p in typer.main.get_command(app).commands[command].params}
+    assert {f.name for f in dataclasses.fields(cli.DecodingFlags)} <= names
+    seen = []
+    monkeypatch.setattr(cli, "load_transcriber", lambda model, decoding: seen.append(decoding))
+    if command in ("transcribe", "eval"):
+        run(command, "x.wav", "--beam", "4", "--lm-weight", "0.5", "--no-lm")
+        assert seen and seen[0] == cli.DecodingFlags(beam=4, lm_weight=0.5, no_lm=True)
 
 
 def test_transcribe_dash_reads_stdin():
