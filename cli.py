@@ -250,6 +250,7 @@ def transcribe(
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.ctm import ctm_lines
     from asr.errors import AsrError
+    from asr.many_files import transcribe_files
 
     subtitles = subtitle_dirs(srt, vtt)
     if subtitles or ctm:
@@ -261,12 +262,9 @@ def transcribe(
     failures = 0
     with ExitStack() as files:  # the CTM file closes whatever happens
         ctm_file = files.enter_context(ctm.open("w", encoding="utf-8")) if ctm else None
-        for path in audio:
-            try:
-                with long_file_progress(path) as progress:
-                    hyp = transcriber.transcribe_file(path, progress)
-            except AsrError as err:  # report and go on: one bad file must not lose the others
-                typer.echo(f"asr: error: {err}", err=True)
+        for path, hyp in transcribe_files(transcriber, audio, long_file_progress):
+            if isinstance(hyp, AsrError):  # report and go on: one bad file must not lose the others
+                typer.echo(f"asr: error: {hyp}", err=True)
                 failures += 1
                 continue
             name = "stdin" if str(path) == "-" else path.stem

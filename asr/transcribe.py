@@ -108,5 +108,9 @@ class Transcriber:
             calibration=self.calibration,
         )  # fmt: skip
 
+    def load_wave(self, path: str | Path) -> torch.Tensor:
+        """A file's audio as this model hears it: mono at its sample rate."""
+        return load_audio(path, self.settings.sample_rate)
+
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
-        return self.transcribe_wave(load_audio(path, self.settings.sample_rate), progress)
+        return self.transcribe_wave(self.load_wave(path), progress)
