@@ -17,20 +17,15 @@ import argparse
 from pathlib import Path
 
 import torch
-from rich.console import Console
-from rich.progress import track
 
-from asr.audio import load_audio
 from asr.beam import BeamOptions
 from asr.bundled import DEFAULT_MODEL
+from asr.calibrate import word_scores
 from asr.checkpoint import load_model
-from asr.confidence import Calibration, auroc, calibration_error, right_words
+from asr.confidence import Calibration, auroc, calibration_error
 from asr.manifest import read_manifest
 from asr.plots import plot_confidence
-from asr.text import normalize_text
 from asr.transcribe import Transcriber
-
-STDERR = Console(stderr=True)  # stdout carries the figures
 
 
 def mean(values: list[float]) -> float:
@@ -73,14 +68,9 @@ def main() -> None:
     calibration = Calibration.from_info(loaded.info)
     for transcriber in decodings.values():
         transcriber.calibration = None  # raw scores; report() maps them
-    results = {name: ([], []) for name in decodings}
-    rate = loaded.config.features.sample_rate
-    for utt in track(utterances, description="decoding", transient=True, console=STDERR):
-        wave = load_audio(utt.audio, rate)
-        for name, transcriber in decodings.items():
-            hyp = transcriber.transcribe_wave(wave)
-            results[name][0].extend(w.confidence for w in hyp.words)
-            results[name][1].extend(right_words(normalize_text(utt.text), hyp.text))
+    results = {
+        name: word_scores(t, utterances, f"decoding ({name})") for name, t in decodings.items()
+    }
     print(f"{args.manifest} ({len(utterances)} utterances), {Path(args.model).name}")
     for name, (scores, right) in results.items():
         report(name, scores, right, calibration, beam=name != "greedy")
