@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import jiwer
 import numpy as np
 
-from asr.decoding import Hypothesis
+from asr.decoding import Hypothesis, greedy_decode
 
 
 def frame_confidence(log_probs) -> np.ndarray:
@@ -118,19 +118,40 @@ def fit_calibration(scores, right) -> tuple[float, float]:
     return float(w[0]), float(w[1])
 
 
+def reliability_bins(scores, right, bins: int = 10) -> list[tuple[int, float, float]]:
+    """Per equal-width score bin, lowest first: (words in it, their mean score, the fraction
+    of them that are right); an empty bin is (0, nan, nan)."""
+    scores, right = np.asarray(scores, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    out = []
+    for b in range(bins):
+        inside = which == b
+        n = int(inside.sum())
+        out.append((n, float(scores[inside].mean()), float(right[inside].mean())) if n
+                   else (0, float("nan"), float("nan")))  # fmt: skip
+    return out
+
+
 def calibration_error(scores, right, bins: int = 10) -> float:
     """Expected calibration error: over equal-width score bins, the word-weighted mean gap
     between the mean score and the fraction of words that are right. 0 is calibrated."""
-    scores, right = np.asarray(scores, dtype=np.float64), np.asarray(right, dtype=np.float64)
     if not len(scores):
         return float("nan")
-    which = np.minimum((scores * bins).astype(int), bins - 1)
-    gap = 0.0
-    for b in range(bins):
-        inside = which == b
-        if inside.any():
-            gap += inside.sum() * abs(scores[inside].mean() - right[inside].mean())
+    gap = sum(
+        n * abs(mean - share) for n, mean, share in reliability_bins(scores, right, bins) if n
+    )
     return float(gap / len(scores))
+
+
+def scored_decode(log_probs, tokenizer, frame_seconds: float, beam=None, calibration=None):
+    """(T', V) log-probs of one utterance -> hypothesis with word confidences: the greedy best
+    path, or `beam`'s search checked against it; what the torch and ONNX paths both decode."""
+    best_path = greedy_decode(log_probs, tokenizer, frame_seconds)
+    hyp = beam(log_probs) if beam is not None else best_path
+    return word_confidences(
+        hyp, frame_confidence(log_probs), frame_seconds,
+        best_path=best_path if beam is not None else None, calibration=calibration,
+    )  # fmt: skip
 
 
 def right_words(reference: str, hypothesis: str) -> list[bool]:

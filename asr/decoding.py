@@ -14,9 +14,9 @@ class Word:
     word: str
     start: float  # seconds from the start of the audio
     end: float
-    # 0-1, how sure the model is of this word (asr/confidence.py); a score for ranking and
-    # thresholding, not a calibrated probability. Left out of ==: streamed and offline
-    # posteriors differ in the last float bits.
+    # 0-1, how sure the model is of this word (asr/confidence.py): the chance it is right
+    # where the model carries a calibration (asr calibrate), else a raw score for ranking.
+    # Left out of ==: streamed and offline posteriors differ in the last float bits.
     confidence: float | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:

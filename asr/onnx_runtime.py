@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from asr.audio_file import is_silent, read_mono
-from asr.confidence import Calibration, frame_confidence, word_confidences
-from asr.decoding import Hypothesis, greedy_decode
+from asr.confidence import Calibration, scored_decode
+from asr.decoding import Hypothesis
 from asr.errors import AsrError
 from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
@@ -101,9 +101,8 @@ class OnnxTranscriber:
         if is_silent(wave):  # as the torch path does
             return Hypothesis("")
         log_probs = self.log_probs(np.asarray(wave, dtype=np.float32))
-        hyp = greedy_decode(log_probs, self.tokenizer, self.frame_seconds)
-        return word_confidences(
-            hyp, frame_confidence(log_probs), self.frame_seconds, calibration=self.calibration
+        return scored_decode(
+            log_probs, self.tokenizer, self.frame_seconds, calibration=self.calibration
         )
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:

@@ -97,19 +97,14 @@ def plot_confidence(curves: dict[str, tuple[list[float], list[bool]]], path: str
     right words per confidence tenth against the diagonal, and how many words fall in each."""
     plt = _pyplot()
     fig, (ax_rel, ax_count) = plt.subplots(1, 2, figsize=(10, 4))
-    edges = [i / 10 for i in range(11)]
+    from asr.confidence import reliability_bins
+
+    centers = [(b + 0.5) / 10 for b in range(10)]
     for name, (scores, right) in curves.items():
-        bins = [min(int(s * 10), 9) for s in scores]
-        centers, shares, counts = [], [], []
-        for b in range(10):
-            hits = [r for i, r in zip(bins, right) if i == b]
-            counts.append(len(hits))
-            if hits:
-                centers.append((edges[b] + edges[b + 1]) / 2)
-                shares.append(sum(hits) / len(hits))
-        ax_rel.plot(centers, shares, marker="o", label=name)
-        ax_count.plot([(edges[b] + edges[b + 1]) / 2 for b in range(10)], counts, marker="o",
-                      label=name)  # fmt: skip
+        bins = reliability_bins(scores, right, 10)
+        filled = [(c, share) for c, (n, _, share) in zip(centers, bins) if n]
+        ax_rel.plot(*zip(*filled), marker="o", label=name)
+        ax_count.plot(centers, [n for n, _, _ in bins], marker="o", label=name)
     ax_rel.plot([0, 1], [0, 1], color="0.6", ls="--", lw=1, label="calibrated")
     ax_rel.set(xlabel="word confidence", ylabel="share of words right", xlim=(0, 1), ylim=(0, 1),
                title="reliability")  # fmt: skip

@@ -8,8 +8,8 @@
 
 One Recognizer (the model) is shared; each connection gets its own Stream (all its state,
 with beam search its own search over the one loaded LM: `BeamDecoder.fork`), and so does
-each file upload, so uploads decode side by side. Decoding runs in worker threads so the event loop keeps
-serving. Limits: max connections
+each file upload, so uploads decode side by side. Decoding runs in worker threads so the
+event loop keeps serving. Limits: max connections
 (extra ones are closed with 1013 "try again later"), max message size (1009), idle timeout
 (1000 after that many seconds without audio); a malformed frame gets an error event and
 close code 1003. Nothing a client sends can take the server down.

@@ -226,7 +226,6 @@ def _calibrate_best(best: Path, manifest, cfg, show: bool) -> None:
     model gets all right (or all wrong) cannot be fitted: the scores then stay raw."""
     from asr.calibrate import calibrate
 
-    torch.set_num_threads(cfg.num_threads)
     try:
         (fit,) = calibrate(best, manifest, best, beam=None, max_utts=cfg.valid_max_utts)
     except AsrError as err:

@@ -11,8 +11,8 @@ from asr.audio import load_audio
 from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
-from asr.confidence import Calibration, frame_confidence, word_confidences
-from asr.decoding import Hypothesis, greedy_decode
+from asr.confidence import Calibration, scored_decode
+from asr.decoding import Hypothesis
 from asr.features import LogMel
 from asr.manifest import padded_batches
 from asr.model import SUBSAMPLING
@@ -100,13 +100,9 @@ class Transcriber:
     def decode_log_probs(self, log_probs: torch.Tensor) -> Hypothesis:
         """(T', V) log-probs of one utterance -> hypothesis with word confidences, by beam
         search if configured."""
-        best_path = greedy_decode(log_probs, self.loaded.tokenizer, self.frame_seconds)
-        hyp = self.beam(log_probs) if self.beam is not None else best_path
-        return word_confidences(
-            hyp, frame_confidence(log_probs), self.frame_seconds,
-            best_path=best_path if self.beam is not None else None,
-            calibration=self.calibration,
-        )  # fmt: skip
+        return scored_decode(
+            log_probs, self.loaded.tokenizer, self.frame_seconds, self.beam, self.calibration
+        )
 
     def load_wave(self, path: str | Path) -> torch.Tensor:
         """A file's audio as this model hears it: mono at its sample rate."""

@@ -15,6 +15,7 @@ from asr.confidence import (
     calibration_error,
     fit_calibration,
     frame_confidence,
+    reliability_bins,
     right_words,
     word_confidences,
 )
@@ -120,3 +121,6 @@ def test_calibration_error_is_the_word_weighted_gap_per_bin():
         0.5 * abs(0.95 - 0.5) + 0.5 * abs(0.15 - 0.0)
     )
     assert math.isnan(calibration_error([], []))
+    bins = reliability_bins(scores, [True, False, False, False])
+    assert bins[9] == (2, 0.95, 0.5) and bins[1] == (2, 0.15, 0.0)
+    assert all(n == 0 and math.isnan(mean) for n, mean, _ in bins[2:9])
