@@ -143,17 +143,21 @@ def with_decoding_flags(command):
     return run
 
 
-def load_transcriber(model, decoding: DecodingFlags):
+def load_transcriber(model, decoding: DecodingFlags, alternatives: int = 0):
     """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder;
     the bundled model comes with the bundled LM unless --no-lm."""
     settled = decoding.settled(model)
+    beam = beam_options(*settled)
+    if alternatives and beam is None:
+        fail("--alternatives needs a beam search: --beam N, --lm FILE, or the bundled LM "
+             "(not --no-lm)")  # fmt: skip
     if is_export(model, *settled):
         from asr.onnx_runtime import OnnxTranscriber
 
         return OnnxTranscriber(model)
     from asr.transcribe import Transcriber
 
-    return Transcriber.from_file(model, beam_options(*settled))
+    return Transcriber.from_file(model, beam, alternatives)
 
 
 @contextmanager
@@ -246,6 +250,16 @@ def transcribe(
         Path | None,
         typer.Option("--ctm", help="Also write every file's words as NIST CTM to this file."),
     ] = None,
+    alternatives: Annotated[
+        int,
+        typer.Option(
+            "--alternatives",
+            min=0,
+            metavar="N",
+            help="With --json: also list the N best transcripts of the beam search, each with "
+            "its score, probability and words.",
+        ),
+    ] = 0,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.ctm import ctm_lines
@@ -258,7 +272,9 @@ def transcribe(
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
             fail(f"--srt/--vtt/--ctm: two inputs are named {clash}; their outputs would collide")
-    transcriber = load_transcriber(model, decoding)
+    if alternatives and not json_output:
+        fail("--alternatives is printed in --json output; add --json")
+    transcriber = load_transcriber(model, decoding, alternatives)
     failures = 0
     with ExitStack() as files:  # the CTM file closes whatever happens
         ctm_file = files.enter_context(ctm.open("w", encoding="utf-8")) if ctm else None
@@ -276,8 +292,14 @@ def transcribe(
                 ctm_file.writelines(line + "\n" for line in ctm_lines(name, hyp.words))
                 ctm_file.flush()
             if json_output:
-                words = [w.to_dict() for w in hyp.words]
-                typer.echo(json.dumps({"audio": str(path), "text": hyp.text, "words": words}))
+                out = {
+                    "audio": str(path),
+                    "text": hyp.text,
+                    "words": [w.to_dict() for w in hyp.words],
+                }
+                if alternatives:
+                    out["alternatives"] = [a.to_dict() for a in hyp.alternatives]
+                typer.echo(json.dumps(out))
             elif len(audio) == 1:
                 typer.echo(hyp.text)
             else:

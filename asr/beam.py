@@ -354,6 +354,25 @@ class BeamDecoder:
         return self._hypothesis(best, final=False)
 
     def end(self) -> Hypothesis:
+        best = self.end_nbest(1)
+        return best[0][0] if best else Hypothesis("")
+
+    def nbest(self, log_probs: torch.Tensor, n: int) -> list[tuple[Hypothesis, float]]:
+        """(T, V) log-probs of one utterance -> its `n` best transcripts with their scores."""
+        self.begin()
+        self.step(log_probs)
+        return self.end_nbest(n)
+
+    def end_nbest(self, n: int) -> list[tuple[Hypothesis, float]]:
+        """End the search: up to `n` (hypothesis, total log score), best first, distinct in
+        text (the final beam also holds other alignments of the same words). At most the
+        beam's width: a wider beam finds more."""
         self.decoder.decode_end()
-        results = self.decoder.decoder.get_all_final_hypothesis()
-        return self._hypothesis(results[0], final=True) if results else Hypothesis("")
+        results = sorted(self.decoder.decoder.get_all_final_hypothesis(), key=lambda r: -r.score)
+        found: dict[str, tuple[Hypothesis, float]] = {}
+        for result in results:
+            hyp = self._hypothesis(result, final=True)
+            found.setdefault(hyp.text, (hyp, float(result.score)))
+            if len(found) == n:
+                break
+        return list(found.values())

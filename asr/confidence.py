@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import jiwer
 import numpy as np
 
-from asr.decoding import Hypothesis, greedy_decode
+from asr.decoding import Hypothesis, greedy_decode, ranked_alternatives
 
 
 def frame_confidence(log_probs) -> np.ndarray:
@@ -143,15 +143,26 @@ def calibration_error(scores, right, bins: int = 10) -> float:
     return float(gap / len(scores))
 
 
-def scored_decode(log_probs, tokenizer, frame_seconds: float, beam=None, calibration=None):
+def scored_decode(
+    log_probs, tokenizer, frame_seconds: float, beam=None, calibration=None, alternatives: int = 0
+):
     """(T', V) log-probs of one utterance -> hypothesis with word confidences: the greedy best
-    path, or `beam`'s search checked against it; what the torch and ONNX paths both decode."""
+    path, or `beam`'s search checked against it; what the torch and ONNX paths both decode.
+    `alternatives` > 0 (beam search only) lists that many best transcripts, each scored."""
     best_path = greedy_decode(log_probs, tokenizer, frame_seconds)
-    hyp = beam(log_probs) if beam is not None else best_path
-    return word_confidences(
-        hyp, frame_confidence(log_probs), frame_seconds,
-        best_path=best_path if beam is not None else None, calibration=calibration,
-    )  # fmt: skip
+    frame_conf = frame_confidence(log_probs)
+    if beam is None:
+        return word_confidences(best_path, frame_conf, frame_seconds, calibration=calibration)
+    found = beam.nbest(log_probs, max(alternatives, 1)) or [(Hypothesis(""), 0.0)]
+    found = [
+        (word_confidences(hyp, frame_conf, frame_seconds, best_path=best_path,
+                          calibration=calibration), score)
+        for hyp, score in found
+    ]  # fmt: skip
+    best = found[0][0]
+    if alternatives:
+        best.alternatives = ranked_alternatives(found)
+    return best
 
 
 def right_words(reference: str, hypothesis: str) -> list[bool]:

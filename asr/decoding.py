@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -31,9 +32,49 @@ class Word:
 
 
 @dataclass
+class Alternative:
+    """One of the n best transcripts a beam search found (`asr transcribe --alternatives N`):
+    what Vosk's alternatives and Coqui STT's candidate transcripts give, for a caller that
+    matches them against its own list of expected phrases or asks the user to choose."""
+
+    text: str
+    words: list[Word]
+    # The search's total log score (acoustics, LM weight x LM, word bonuses); None where
+    # nothing was searched (digital silence). Scores rank alternatives of one recording only.
+    score: float | None
+    probability: float  # exp(score) as a share of the listed alternatives' sum
+
+    def to_dict(self) -> dict:
+        score = None if self.score is None else round(self.score, 3)
+        return {"text": self.text, "score": score, "probability": round(self.probability, 4),
+                "words": [w.to_dict() for w in self.words]}  # fmt: skip
+
+
+def ranked_alternatives(found: list[tuple[Hypothesis, float]]) -> list[Alternative]:
+    """(hypothesis, score) pairs, best first -> Alternatives whose probabilities are the
+    softmax of the scores: how the search splits its belief among what it lists."""
+    if not found:
+        return []
+    top = max(score for _, score in found)
+    weights = [math.exp(score - top) for _, score in found]
+    total = sum(weights)
+    return [
+        Alternative(hyp.text, hyp.words, score, weight / total)
+        for (hyp, score), weight in zip(found, weights)
+    ]
+
+
+def silence_alternatives() -> list[Alternative]:
+    """The one alternative of a recording that is all digital silence: nothing."""
+    return [Alternative("", [], None, 1.0)]
+
+
+@dataclass
 class Hypothesis:
     text: str
     words: list[Word] = field(default_factory=list)
+    # The n best transcripts, this one first, where they were asked for (alternatives=N).
+    alternatives: list[Alternative] = field(default_factory=list, compare=False)
 
 
 def greedy_decode(log_probs: torch.Tensor, tokenizer, frame_seconds: float) -> Hypothesis:

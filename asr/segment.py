@@ -12,11 +12,12 @@ onnxruntime path uses it without torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from asr.decoding import Hypothesis
+from asr.decoding import Alternative, Hypothesis
 
 WHOLE_SECONDS = 20.0  # decoded whole up to here: about the longest training utterances
 MAX_SECONDS = 10.0  # the longest piece of a longer recording, chosen on the dev recordings
@@ -76,12 +77,23 @@ def transcribe_in_pieces(
     pieces = cut_points(np.asarray(wave), rate, **limits)
     if len(pieces) == 1:
         return transcribe_piece(wave)
-    texts, words = [], []
+    hyps, words = [], []
     for start, end in pieces:
         hyp = transcribe_piece(wave[start:end])
-        offset = start / rate
-        texts += [hyp.text] if hyp.text else []
-        words += [w.shifted(offset) for w in hyp.words]
+        hyps.append(hyp)
+        words += [w.shifted(start / rate) for w in hyp.words]
         if progress is not None:
             progress(end / rate, len(wave) / rate)
-    return Hypothesis(" ".join(texts), words)
+    joined = Hypothesis(" ".join(h.text for h in hyps if h.text), words)
+    if all(h.alternatives for h in hyps):
+        joined.alternatives = [joined_best(joined, [h.alternatives[0] for h in hyps])]
+    return joined
+
+
+def joined_best(joined: Hypothesis, bests: list[Alternative]) -> Alternative:
+    """The one alternative listed for a recording decoded in pieces: the pieces' bests joined,
+    their scores summed and probabilities multiplied (the pieces are searched apart; mixing
+    each piece's runners-up would list combinations, not transcripts)."""
+    scores = [b.score for b in bests]
+    score = None if None in scores else sum(scores)
+    return Alternative(joined.text, joined.words, score, math.prod(b.probability for b in bests))

@@ -12,7 +12,7 @@ from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
 from asr.confidence import Calibration, scored_decode
-from asr.decoding import Hypothesis
+from asr.decoding import Hypothesis, silence_alternatives
 from asr.features import LogMel
 from asr.manifest import padded_batches
 from asr.model import SUBSAMPLING
@@ -22,7 +22,12 @@ from asr.segment import WHOLE_SECONDS, Progress, transcribe_in_pieces
 class Transcriber:
     """Holds a loaded model and turns audio into text with word times."""
 
-    def __init__(self, loaded: LoadedModel, beam: BeamOptions | None = None):
+    def __init__(self, loaded: LoadedModel, beam: BeamOptions | None = None, alternatives: int = 0):
+        """`alternatives` > 0 lists that many best transcripts on each hypothesis
+        (`Hypothesis.alternatives`); they come from the beam search, so it needs `beam`."""
+        if alternatives and beam is None:
+            raise ValueError("alternatives need a beam search")
+        self.alternatives = alternatives
         self.loaded = loaded
         self.settings = loaded.config.features
         self.logmel = LogMel(self.settings)
@@ -32,8 +37,10 @@ class Transcriber:
         self.calibration = Calibration.from_info(loaded.info)  # None: raw word scores
 
     @classmethod
-    def from_file(cls, path: str | Path | None = None, beam: BeamOptions | None = None):
-        return cls(load_model(path), beam)
+    def from_file(
+        cls, path: str | Path | None = None, beam: BeamOptions | None = None, alternatives: int = 0
+    ):
+        return cls(load_model(path), beam, alternatives)
 
     def new_beam_decoder(self) -> BeamDecoder | None:
         """A beam decoder for these options (None: greedy); it holds one search's state.
@@ -83,7 +90,7 @@ class Transcriber:
             log_probs, out_lens = self.loaded.model(padded, lens)
             for row, i in enumerate(group):
                 hyp = self.decode_log_probs(log_probs[row, : int(out_lens[row])])
-                results[i] = Hypothesis("") if is_silent(waves[i]) else hyp
+                results[i] = self.silence() if is_silent(waves[i]) else hyp
         return results
 
     def transcribe_wave(self, wave: torch.Tensor, progress: Progress | None = None) -> Hypothesis:
@@ -94,15 +101,18 @@ class Transcriber:
     def transcribe_piece(self, wave: torch.Tensor) -> Hypothesis:
         """One utterance's waveform, decoded whole."""
         if is_silent(wave):  # digital silence: models trained on speech may still babble
-            return Hypothesis("")
+            return self.silence()
         return self.decode_log_probs(self.log_probs(wave))
 
     def decode_log_probs(self, log_probs: torch.Tensor) -> Hypothesis:
         """(T', V) log-probs of one utterance -> hypothesis with word confidences, by beam
         search if configured."""
-        return scored_decode(
-            log_probs, self.loaded.tokenizer, self.frame_seconds, self.beam, self.calibration
-        )
+        return scored_decode(log_probs, self.loaded.tokenizer, self.frame_seconds, self.beam,
+                             self.calibration, self.alternatives)  # fmt: skip
+
+    def silence(self) -> Hypothesis:
+        """What digital silence transcribes to: nothing, listed as the one alternative."""
+        return Hypothesis("", alternatives=silence_alternatives() if self.alternatives else [])
 
     def load_wave(self, path: str | Path) -> torch.Tensor:
         """A file's audio as this model hears it: mono at its sample rate."""

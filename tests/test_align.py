@@ -6,12 +6,11 @@ import json
 import pytest
 import torch
 from conftest import SAMPLES_DIR, bundled_samples
+from test_cli import run
 from test_decoding import TOK, log_probs_for
-from typer.testing import CliRunner
 
 from asr.align import AlignmentError, alignment_score, force_align, least_sure_word
 from asr.decoding import greedy_decode
-from cli import app
 
 
 def test_the_spoken_transcript_aligns_where_greedy_decoding_puts_it():
@@ -40,10 +39,6 @@ def test_double_letters_need_a_blank_between_them():
         force_align(log_probs[:5], TOK, "hello", 0.04)  # 5 frames, 5 letters + 1 repeat
     with pytest.raises(AlignmentError, match="no letters"):
         force_align(log_probs, TOK, "¿ ?", 0.04)
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
