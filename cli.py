@@ -333,18 +333,38 @@ def evaluate(
             help="Also score each value of this manifest key (speaker, gender, ...) apart.",
         ),
     ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            help="Also decode with this model (same flags) and say whether the model beats "
+            "it: the WER difference's 95% interval and the share of resamples it wins.",
+        ),
+    ] = None,
     decoding: DecodingFlags = DecodingFlags(),
 ):
-    """Score a model on a manifest: WER, CER, error counts and real-time factor."""
-    from asr.evaluate import evaluate_manifest
+    """Score a model on a manifest: WER with its 95% interval, CER, error counts and
+    real-time factor."""
+    from asr.evaluate import compare_scores, evaluate_manifest
 
     transcriber = load_transcriber(model, decoding)
     scores = evaluate_manifest(transcriber, manifest, report, trn, plot, group_by=by)
+    versus = None
+    if baseline is not None:
+        base = evaluate_manifest(load_transcriber(baseline, decoding), manifest)
+        versus = compare_scores(scores, base)
     if json_output:
-        typer.echo(json.dumps(scores.to_dict()))
+        record = scores.to_dict()
+        if versus:
+            record["baseline"] = {"model": str(baseline), **versus}
+        typer.echo(json.dumps(record))
         return
+    interval, ci = scores.wer_interval, ""
+    if interval:
+        ci = f"[95% CI {100 * interval.low:.2f}-{100 * interval.high:.2f}, {interval.unit}s] "
     typer.echo(
-        f"WER {100 * scores.wer:.2f}% ({scores.substitutions} sub, {scores.deletions} del, "
+        f"WER {100 * scores.wer:.2f}% {ci}"
+        f"({scores.substitutions} sub, {scores.deletions} del, "
         f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
         f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
         + (f"  confidence AUROC {scores.confidence_auroc:.3f}" if scores.confidence_auroc else "")
@@ -352,12 +372,24 @@ def evaluate(
     )
     if scores.groups:
         width = max(len(by), *(len(name) for name in scores.groups))
-        typer.echo(f"{by:<{width}}  {'WER':>7}  {'CER':>7}  {'utts':>5}  {'words':>6}")
+        typer.echo(
+            f"{by:<{width}}  {'WER':>7}  {'95% CI':>13}  {'CER':>7}  {'utts':>5}  {'words':>6}"
+        )
         for name, group in scores.groups.items():
+            spread = group.wer_interval
+            ci = f"{100 * spread.low:.1f}-{100 * spread.high:.1f}%" if spread else "-"
             typer.echo(
-                f"{name:<{width}}  {100 * group.wer:6.2f}%  {100 * group.cer:6.2f}%  "
+                f"{name:<{width}}  {100 * group.wer:6.2f}%  {ci:>13}  {100 * group.cer:6.2f}%  "
                 f"{group.utterances:>5}  {group.words:>6}"
             )
+    if versus:
+        low, high = versus["difference_ci95"]
+        typer.echo(
+            f"baseline {baseline}: WER {100 * versus['wer']:.2f}%; difference "
+            f"{100 * versus['difference']:+.2f} points [95% CI {100 * low:+.2f} to "
+            f"{100 * high:+.2f}, {versus['ci_resampled']}s]; lower WER in "
+            f"{100 * versus['better']:.1f}% of resamples"
+        )
 
 
 @app.command()

@@ -15,6 +15,7 @@ from asr.audio import load_audio
 from asr.confidence import auroc, calibration_error, right_words
 from asr.errors import AsrError
 from asr.manifest import read_checked_manifest
+from asr.significance import Interval, compare, wer_interval
 from asr.text import normalize_text
 
 _STDERR = Console(stderr=True)  # stdout carries the results (--json goes to pipes)
@@ -36,17 +37,45 @@ class Scores:
     # how far word confidence is from the fraction of words that are right (10-bin ECE; 0 is
     # calibrated, asr calibrate fits it)
     confidence_error: float | None = None
+    # 95% bootstrap interval of the WER (asr/significance.py); None with nothing to resample
+    wer_interval: Interval | None = None
+    tally: Tally | None = field(default=None, repr=False)  # per utterance, for comparisons
 
     def to_dict(self) -> dict:
         unset = {k for k in ("confidence_auroc", "confidence_error") if getattr(self, k) is None}
-        skip = {"groups"} | unset
+        skip = {"groups", "wer_interval", "tally"} | unset
         record = {k: v for k, v in asdict(self).items() if k not in skip}
+        if self.wer_interval:
+            record["wer_ci95"] = self.wer_interval.to_list()
+            record["ci_resampled"] = self.wer_interval.unit
         if self.groups:
             record["groups"] = {
                 name: {k: v for k, v in group.to_dict().items() if k != "rtf"}
                 for name, group in self.groups.items()
             }
         return record
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Word errors and reference words per utterance, with its speaker (None: not named)."""
+
+    errors: list[int]
+    words: list[int]
+    speakers: list[str | None]
+
+
+def tally(references: list[str], hypotheses: list[str], speakers) -> Tally:
+    errors, words = [], []
+    for ref, hyp in zip(references, hypotheses, strict=True):
+        ref, hyp = normalize_text(ref), normalize_text(hyp)
+        if ref:
+            out = jiwer.process_words(ref, hyp)
+            errors.append(out.substitutions + out.deletions + out.insertions)
+        else:
+            errors.append(len(hyp.split()))
+        words.append(len(ref.split()))
+    return Tally(errors, words, list(speakers))
 
 
 NO_GROUP = "(none)"  # utterances whose manifest line lacks the --by key
@@ -59,18 +88,25 @@ def group_scores(utterances, refs: list[str], hyps: list[str], key: str) -> dict
     groups = {}
     for value in sorted(set(values)):
         members = [i for i, v in enumerate(values) if v == value]
-        groups[value] = score([refs[i] for i in members], [hyps[i] for i in members])
+        groups[value] = score([refs[i] for i in members], [hyps[i] for i in members],
+                              [speaker_of(utterances[i]) for i in members])  # fmt: skip
     return dict(sorted(groups.items(), key=lambda item: -item[1].wer))
 
 
-def score(references: list[str], hypotheses: list[str]) -> Scores:
-    """WER/CER over normalized text; empty references are allowed (every word is inserted)."""
+def speaker_of(utterance) -> str | None:
+    speaker = utterance.extra.get("speaker")
+    return None if speaker is None else str(speaker)
+
+
+def score(references: list[str], hypotheses: list[str], speakers=None) -> Scores:
+    """WER/CER over normalized text; empty references are allowed (every word is inserted).
+    With `speakers` (one per utterance, None where unnamed), also the WER's 95% interval."""
     refs = [normalize_text(r) for r in references]
     hyps = [normalize_text(h) for h in hypotheses]
     words = jiwer.process_words(refs, hyps) if any(refs) else None
     chars = jiwer.process_characters(refs, hyps) if any(refs) else None
     n_words = sum(len(r.split()) for r in refs)
-    return Scores(
+    scores = Scores(
         wer=words.wer if words else float(any(hyps)),
         cer=chars.cer if chars else float(any(hyps)),
         utterances=len(refs),
@@ -79,6 +115,10 @@ def score(references: list[str], hypotheses: list[str]) -> Scores:
         deletions=words.deletions if words else 0,
         insertions=words.insertions if words else sum(len(h.split()) for h in hyps),
     )
+    if speakers is not None:
+        scores.tally = tally(refs, hyps, speakers)
+        scores.wer_interval = wer_interval(scores.tally.errors, scores.tally.words, speakers)
+    return scores
 
 
 def evaluate_manifest(
@@ -109,7 +149,7 @@ def evaluate_manifest(
         refs.append(utt.text)
         confidences += [w.confidence for w in hyp.words]
         right += right_words(normalize_text(utt.text), hyp.text)
-    scores = score(refs, hyps)
+    scores = score(refs, hyps, [speaker_of(u) for u in utterances])
     scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
     if None not in confidences and 0 < sum(right) < len(right):
         scores.confidence_auroc = auroc(confidences, right)
@@ -123,6 +163,19 @@ def evaluate_manifest(
     if plot_dir:
         plot_utterances(transcriber, utterances[:plots], plot_dir)
     return scores
+
+
+def compare_scores(scores: Scores, baseline: Scores) -> dict:
+    """A model's scores against a baseline's on the same manifest (both from
+    evaluate_manifest) -> the baseline's WER, the difference, its 95% interval and the share
+    of resamples in which the model's WER is lower (asr/significance.py's paired bootstrap)."""
+    mine, theirs = scores.tally, baseline.tally
+    found = compare(mine.errors, theirs.errors, mine.words, mine.speakers)
+    record = {"wer": baseline.wer, "difference": scores.wer - baseline.wer}
+    if found is not None:
+        record |= {"difference_ci95": found.interval.to_list(),
+                   "ci_resampled": found.interval.unit, "better": round(found.better, 4)}  # fmt: skip
+    return record
 
 
 def plot_utterances(transcriber, utterances, out_dir: str | Path) -> list[Path]:

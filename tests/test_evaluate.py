@@ -133,7 +133,7 @@ def test_cli_eval_by_key_prints_one_row_per_value_and_refuses_an_absent_key(tmp_
         "ann",
         "bob",
     ]
-    assert {r.split()[0]: r.split()[3] for r in rows[1:]} == {"ann": "2", "bob": "1"}
+    assert {r.split()[0]: r.split()[4] for r in rows[1:]} == {"ann": "2", "bob": "1"}
     as_json = runner.invoke(
         app, ["eval", str(tmp_path / "m.jsonl"), "--no-lm", "--by", "speaker", "--json"]
     )

@@ -1,0 +1,94 @@
+"""Bootstrap intervals of the WER and the paired comparison of two models (asr/significance.py)."""
+
+import json
+
+import numpy as np
+import pytest
+from test_cli import run
+from test_evaluate import random_pairs
+
+from asr.evaluate import compare_scores, score
+from asr.significance import MIN_SPEAKERS, compare, resampling_units, wer_interval
+
+
+def test_speakers_are_resampled_only_where_every_utterance_names_one_of_enough():
+    many = [f"s{i % MIN_SPEAKERS}" for i in range(3 * MIN_SPEAKERS)]
+    units, unit = resampling_units(many)
+    assert unit == "speaker" and len(set(units)) == MIN_SPEAKERS
+    assert all(units[i] == units[i + MIN_SPEAKERS] for i in range(MIN_SPEAKERS))
+    assert resampling_units(many[:-1] + [None])[1] == "utterance"
+    few = ["a", "b"] * 20
+    units, unit = resampling_units(few)
+    assert unit == "utterance" and list(units) == list(range(40))
+
+
+def test_the_interval_holds_the_wer_and_narrows_with_more_utterances():
+    rng = np.random.default_rng(1)
+    words = rng.integers(3, 12, 4000)
+    errors = rng.binomial(words, 0.3)
+    wer = errors.sum() / words.sum()
+    small = wer_interval(errors[:200], words[:200], [None] * 200)
+    large = wer_interval(errors, words, [None] * 4000)
+    assert small.unit == large.unit == "utterance"
+    assert large.low <= wer <= large.high
+    assert 0 < large.high - large.low < (small.high - small.low) / 2  # ~1/sqrt(20) as wide
+    assert wer_interval([0] * 50, [5] * 50, [None] * 50).to_list() == [0.0, 0.0]
+    assert wer_interval([1], [4], [None]) is None  # one unit: nothing to resample
+    assert wer_interval([0, 1], [0, 0], [None, None]) is None  # no reference words
+
+
+def test_errors_that_go_with_speakers_widen_the_speaker_interval():
+    """Half the speakers get everything wrong, half nothing: resampling utterances pretends
+    the 400 utterances are independent; resampling the 20 speakers does not."""
+    speakers = [f"s{i % 20}" for i in range(400)]
+    errors = [5 if int(s[1:]) < 10 else 0 for s in speakers]
+    by_speaker = wer_interval(errors, [5] * 400, speakers)
+    by_utterance = wer_interval(errors, [5] * 400, [None] * 400)
+    assert by_speaker.unit == "speaker"
+    assert by_speaker.high - by_speaker.low > 2 * (by_utterance.high - by_utterance.low)
+
+
+def test_paired_comparison_sees_a_consistent_small_gain_and_no_gain_in_a_tie():
+    rng = np.random.default_rng(2)
+    words = rng.integers(5, 15, 300)
+    baseline = rng.binomial(words, 0.4)
+    better = np.maximum(baseline - rng.binomial(1, 0.3, 300), 0)  # one error fewer, often
+    found = compare(better, baseline, words, [None] * 300)
+    assert found.difference < 0 and found.interval.high < 0 and found.better > 0.99
+    same = compare(baseline, baseline, words, [None] * 300)
+    assert (same.difference, same.interval.to_list(), same.better) == (0.0, [0.0, 0.0], 0.0)
+    worse = compare(baseline, better, words, [None] * 300)
+    assert worse.interval.low > 0 and worse.better < 0.01
+
+
+def test_scores_carry_the_interval_and_compare_to_a_baseline():
+    refs, hyps = random_pairs(300)
+    speakers = [f"spk{i % 30}" for i in range(300)]
+    scores = score(refs, hyps, speakers)
+    record = scores.to_dict()
+    low, high = record["wer_ci95"]
+    assert record["ci_resampled"] == "speaker" and low <= scores.wer <= high
+    assert sum(scores.tally.errors) == scores.substitutions + scores.deletions + scores.insertions
+    assert sum(scores.tally.words) == scores.words
+    assert "tally" not in record and "wer_ci95" not in score(refs, hyps).to_dict()
+    perfect = score(refs, refs, speakers)
+    versus = compare_scores(perfect, scores)
+    assert versus["wer"] == scores.wer and versus["difference"] == -scores.wer
+    assert versus["better"] == 1.0 and versus["difference_ci95"][1] < 0
+
+
+def test_cli_eval_against_a_baseline(tmp_path):
+    from conftest import SAMPLES_DIR
+
+    manifest = SAMPLES_DIR / "samples.jsonl"
+    out = run("eval", manifest, "--no-lm", "--baseline", "streaming", "--json")
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.stdout)
+    base = record["baseline"]
+    assert base["model"] == "streaming"
+    assert base["difference"] == pytest.approx(record["wer"] - base["wer"])
+    assert base["ci_resampled"] == "utterance" and 0.0 <= base["better"] <= 1.0
+    text = run("eval", manifest, "--no-lm", "--baseline", "default")
+    assert text.exit_code == 0, text.output
+    assert "difference +0.00 points" in text.stdout and "lower WER in 0.0% of" in text.stdout
+    assert "95% CI" in text.stdout.splitlines()[0]
