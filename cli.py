@@ -62,6 +62,16 @@ SrtOption = Annotated[
 VttOption = Annotated[
     Path | None, typer.Option("--vtt", help="Also write subtitles as DIR/NAME.vtt (WebVTT).")
 ]
+AlternativesOption = Annotated[
+    int,
+    typer.Option(
+        "--alternatives",
+        min=0,
+        metavar="N",
+        help="With --json: also list the N best transcripts of the beam search (of each final, "
+        "when streaming), each with its score, probability and words.",
+    ),
+]
 HotwordBonusOption = Annotated[
     float | None, typer.Option("--hotword-bonus", help="Log-score bonus per hotword (default 5).")
 ]
@@ -143,14 +153,20 @@ def with_decoding_flags(command):
     return run
 
 
+def check_alternatives(alternatives: int, json_output: bool, beam) -> None:
+    """--alternatives lists what a beam search found, in JSON: refuse it otherwise."""
+    if alternatives and not json_output:
+        fail("--alternatives is printed in --json output; add --json")
+    if alternatives and beam is None:
+        fail("--alternatives needs a beam search: --beam N, --lm FILE, or the bundled LM "
+             "(not --no-lm)")  # fmt: skip
+
+
 def load_transcriber(model, decoding: DecodingFlags, alternatives: int = 0):
     """A torch Transcriber for a model file, or onnxruntime for an `asr export` folder;
     the bundled model comes with the bundled LM unless --no-lm."""
     settled = decoding.settled(model)
     beam = beam_options(*settled)
-    if alternatives and beam is None:
-        fail("--alternatives needs a beam search: --beam N, --lm FILE, or the bundled LM "
-             "(not --no-lm)")  # fmt: skip
     if is_export(model, *settled):
         from asr.onnx_runtime import OnnxTranscriber
 
@@ -250,16 +266,7 @@ def transcribe(
         Path | None,
         typer.Option("--ctm", help="Also write every file's words as NIST CTM to this file."),
     ] = None,
-    alternatives: Annotated[
-        int,
-        typer.Option(
-            "--alternatives",
-            min=0,
-            metavar="N",
-            help="With --json: also list the N best transcripts of the beam search, each with "
-            "its score, probability and words.",
-        ),
-    ] = 0,
+    alternatives: AlternativesOption = 0,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
     from asr.ctm import ctm_lines
@@ -272,8 +279,7 @@ def transcribe(
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
             fail(f"--srt/--vtt/--ctm: two inputs are named {clash}; their outputs would collide")
-    if alternatives and not json_output:
-        fail("--alternatives is printed in --json output; add --json")
+    check_alternatives(alternatives, json_output, decoding.options(model))
     transcriber = load_transcriber(model, decoding, alternatives)
     failures = 0
     with ExitStack() as files:  # the CTM file closes whatever happens
@@ -563,6 +569,7 @@ def live(
     record: Annotated[
         Path | None, typer.Option("--record", help="Also save the audio heard to this WAV.")
     ] = None,
+    alternatives: AlternativesOption = 0,
     decoding: DecodingFlags = DecodingFlags(),
 ):
     """Transcribe the microphone (or --input FILE) as you speak: partials in place, finals on
@@ -579,6 +586,7 @@ def live(
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     settled = decoding.settled(model)
+    check_alternatives(alternatives, json_output, beam_options(*settled))
     loader = None
     if is_export(model, *settled):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer, load_audio_np
@@ -590,7 +598,9 @@ def live(
         from asr.bundled import STREAMING_MODEL
         from asr.streaming import Recognizer
 
-        recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam_options(*settled))
+        recognizer = Recognizer.from_file(
+            model or STREAMING_MODEL, rules, beam_options(*settled), alternatives
+        )
         # One thread: a 160 ms chunk is too small to share out, and a second thread that has
         # to wait for a busy core stalls every step (3.7x slower here beside two busy jobs).
         torch.set_num_threads(1)
@@ -712,6 +722,7 @@ def serve(
     endpoint_ms: Annotated[
         float, typer.Option("--endpoint-ms", help="Trailing silence that ends an utterance.")
     ] = 800,
+    alternatives: AlternativesOption = 0,
     decoding: DecodingFlags = DecodingFlags(),
 ):
     """Live captions over WebSocket (/ws), file transcription over HTTP (POST /transcribe),
@@ -724,7 +735,8 @@ def serve(
 
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     options = decoding.options(model)
-    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, options)
+    check_alternatives(alternatives, True, options)  # the server speaks JSON
+    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, options, alternatives)
     limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
     uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
 

@@ -32,13 +32,16 @@ class Event:
 
     def to_dict(self) -> dict:
         words = self.hypothesis.words
-        return {
+        record = {
             "type": self.type,
             "text": self.hypothesis.text,
             "start": round(words[0].start, 3) if words else None,
             "end": round(words[-1].end, 3) if words else None,
             "words": [w.to_dict() for w in words],
         }
+        if self.hypothesis.alternatives:  # finals, where they were asked for
+            record["alternatives"] = [a.to_dict() for a in self.hypothesis.alternatives]
+        return record
 
 
 class FileSource:

@@ -66,7 +66,10 @@ def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
             hyp = await asyncio.to_thread(transcribe_upload, wave)
         except AsrError as err:
             return JSONResponse({"error": err.reason}, status_code=400)
-        return JSONResponse({"text": hyp.text, "words": [w.to_dict() for w in hyp.words]})
+        answer = {"text": hyp.text, "words": [w.to_dict() for w in hyp.words]}
+        if hyp.alternatives:  # asr serve --alternatives N
+            answer["alternatives"] = [a.to_dict() for a in hyp.alternatives]
+        return JSONResponse(answer)
 
     async def captions(ws: WebSocket):
         if active["connections"] >= limits.max_connections:

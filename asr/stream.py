@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr.confidence import Calibration, frame_confidence, word_confidences
-from asr.decoding import Hypothesis, collapse_path, words_from_tokens
+from asr.decoding import Hypothesis, collapse_path, ranked_alternatives, words_from_tokens
 from asr.text import CharTokenizer
 
 
@@ -52,6 +52,7 @@ class Stream:
     confidence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     confidence_from: int = 0
     calibration: Calibration | None = None  # the model's map from raw scores to probabilities
+    alternatives: int = 0  # how many best transcripts each final lists (beam search only)
 
     def accept_waveform(self, samples) -> None:
         """samples: (N,) float audio at the model's sample rate (copied: buffers may be reused)."""
@@ -101,7 +102,12 @@ class Stream:
     def end_utterance(self) -> Hypothesis:
         """Close the current utterance: its final hypothesis; the next one starts empty."""
         if self.beam is not None:
-            final = self._scored(shifted(self.beam.end(), self.beam_start * self.frame_seconds))
+            offset = self.beam_start * self.frame_seconds
+            found = self.beam.end_nbest(max(self.alternatives, 1)) or [(Hypothesis(""), 0.0)]
+            found = [(self._scored(shifted(hyp, offset)), score) for hyp, score in found]
+            final = found[0][0]
+            if self.alternatives:
+                final.alternatives = ranked_alternatives(found)
             self.beam.begin()
             self.beam_start = self.decoded_frames
         else:
@@ -133,6 +139,7 @@ class StreamDecoder:
         """A new stream; with beam search each stream gets its own search state."""
         stream = Stream(self.init_state(), self.tokenizer, self.frame_seconds)
         stream.calibration = self.calibration
+        stream.alternatives = getattr(self, "alternatives", 0)  # the ONNX path lists none
         stream.beam = self.new_beam_decoder()
         if stream.beam is not None:
             stream.beam.begin()

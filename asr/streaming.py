@@ -50,12 +50,13 @@ class Recognizer(Transcriber, StreamDecoder):
         loaded: LoadedModel,
         rules: EndpointRules = DEFAULT_RULES,
         beam: BeamOptions | None = None,
+        alternatives: int = 0,
     ):
         if not loaded.model.causal:
             name = loaded.config.model.encoder
             reason = "cannot stream: it reads the future; use a causal encoder such as gru"
             raise AsrError(f"encoder '{name}'", reason)
-        super().__init__(loaded, beam)
+        super().__init__(loaded, beam, alternatives)
         self.rules = rules
         self.tokenizer = loaded.tokenizer
 
@@ -65,8 +66,9 @@ class Recognizer(Transcriber, StreamDecoder):
         path: str | Path | None = None,
         rules: EndpointRules = DEFAULT_RULES,
         beam: BeamOptions | None = None,
+        alternatives: int = 0,
     ) -> Recognizer:
-        return cls(load_model(path), rules, beam)
+        return cls(load_model(path), rules, beam, alternatives)
 
     def init_state(self) -> StreamState:
         feats, encoder = self.loaded.model.init_state(1)

@@ -135,3 +135,43 @@ def test_cli_alternatives_without_json_or_a_search_is_one_line(flags, says):
     out = run("transcribe", SAMPLE, *flags)
     assert out.exit_code == 1 and out.stdout == ""
     assert out.stderr.count("\n") == 1 and says in out.stderr
+
+
+def test_a_streamed_final_lists_the_alternatives_offline_decoding_lists():
+    """The same utterance, streamed in chunks or decoded whole, with a lexicon-free beam:
+    the same transcripts, scores and words; partials list none; events carry them in JSON."""
+    from test_streaming import noise, recognizer
+
+    from asr.live import Event
+    from asr.stream import EndpointRules
+    from asr.streaming import Recognizer
+
+    rec = recognizer("gru")
+    options = BeamOptions(beam=16)
+    offline = Recognizer(rec.loaded, rec.rules, options, alternatives=5)
+    whole = offline.transcribe_wave(noise(24000, seed=9))
+    assert len(whole.alternatives) > 1
+    streaming = Recognizer(rec.loaded, EndpointRules(float("inf"), 0), options, alternatives=5)
+    stream = streaming.create_stream()
+    for chunk in noise(24000, seed=9).split(2560):
+        stream.accept_waveform(chunk)
+        assert streaming.decode(stream) == [] and stream.partial.alternatives == []
+    stream.input_finished()
+    (final,) = streaming.decode(stream)
+    assert [a.text for a in final.alternatives] == [a.text for a in whole.alternatives]
+    for streamed, decoded in zip(final.alternatives, whole.alternatives):
+        assert streamed.score == pytest.approx(decoded.score, abs=1e-3)
+        assert streamed.words == decoded.words
+    event = Event("final", final).to_dict()
+    assert [a["text"] for a in event["alternatives"]] == [a.text for a in whole.alternatives]
+    assert "alternatives" not in Event("partial", stream.partial).to_dict()
+
+
+def test_live_and_serve_refuse_alternatives_they_cannot_give():
+    greedy = run("live", "--input", SAMPLE, "--speed", "0", "--json", "--no-lm",
+                 "--alternatives", "2")  # fmt: skip
+    assert greedy.exit_code == 1 and "needs a beam search" in greedy.stderr
+    human = run("live", "--input", SAMPLE, "--speed", "0", "--alternatives", "2")
+    assert human.exit_code == 1 and "add --json" in human.stderr
+    served = run("serve", "--no-lm", "--alternatives", "2")
+    assert served.exit_code == 1 and "needs a beam search" in served.stderr

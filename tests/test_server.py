@@ -116,3 +116,25 @@ def test_beam_search_serves_streams_and_concurrent_uploads(tmp_path):
     assert events == live_events
     finals = " ".join(e["text"] for e in events if e["type"] == "final")
     assert finals == expected[1] == bundled_samples()[1]["text"]
+
+
+def test_served_finals_and_uploads_list_alternatives_as_live_does(rec, tmp_path):
+    """`asr serve --alternatives N`: each final event lists them (the same events as
+    `asr live --json --alternatives N`), and so does an upload's answer."""
+    from asr.beam import BeamOptions
+    from asr.streaming import Recognizer
+
+    listing = Recognizer(rec.loaded, rec.rules, BeamOptions(beam=16), alternatives=4)
+    client = TestClient(build_app(listing))
+    events, expected = served_and_live_events(
+        listing, client, noise(24000, seed=9).numpy(), tmp_path
+    )
+    assert events == expected
+    finals = [e for e in events if e["type"] == "final"]
+    assert finals and all(e["alternatives"][0]["text"] == e["text"] for e in finals)
+    assert all("alternatives" not in e for e in events if e["type"] == "partial")
+    path = tmp_path / "n.wav"
+    sf.write(str(path), noise(20000, seed=3).numpy(), 16000)
+    answer = client.post("/transcribe", content=path.read_bytes()).json()
+    offline = listing.transcribe_file(path)
+    assert [a["text"] for a in answer["alternatives"]] == [a.text for a in offline.alternatives]
