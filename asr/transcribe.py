@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -11,7 +12,7 @@ from asr.audio import load_audio
 from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
 from asr.checkpoint import LoadedModel, load_model
-from asr.confidence import Calibration, scored_decode
+from asr.confidence import Calibration, frame_confidence, scored_decode
 from asr.decoding import Hypothesis, silence_alternatives
 from asr.features import LogMel
 from asr.manifest import padded_batches
@@ -22,15 +23,24 @@ from asr.segment import WHOLE_SECONDS, Progress, transcribe_in_pieces
 class Transcriber:
     """Holds a loaded model and turns audio into text with word times."""
 
-    def __init__(self, loaded: LoadedModel, beam: BeamOptions | None = None, alternatives: int = 0):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        beam: BeamOptions | None = None,
+        alternatives: int = 0,
+        warps: Sequence[float] = (),
+    ):
         """`alternatives` > 0 lists that many best transcripts on each hypothesis
-        (`Hypothesis.alternatives`); they come from the beam search, so it needs `beam`."""
+        (`Hypothesis.alternatives`); they come from the beam search, so it needs `beam`.
+        `warps` (VTLN_WARPS, say) hears each utterance at these vocal-tract-length warps and
+        keeps the one the model is surest of (log_probs)."""
         if alternatives and beam is None:
             raise ValueError("alternatives need a beam search")
         self.alternatives = alternatives
         self.loaded = loaded
         self.settings = loaded.config.features
         self.logmel = LogMel(self.settings)
+        self.warped = [LogMel(self.settings, warp) for warp in warps]
         self.frame_seconds = SUBSAMPLING * self.settings.hop_length / self.settings.sample_rate
         self.beam_options = beam
         self.beam = self.new_beam_decoder()
@@ -38,9 +48,13 @@ class Transcriber:
 
     @classmethod
     def from_file(
-        cls, path: str | Path | None = None, beam: BeamOptions | None = None, alternatives: int = 0
+        cls,
+        path: str | Path | None = None,
+        beam: BeamOptions | None = None,
+        alternatives: int = 0,
+        warps: Sequence[float] = (),
     ):
-        return cls(load_model(path), beam, alternatives)
+        return cls(load_model(path), beam, alternatives, warps)
 
     def new_beam_decoder(self) -> BeamDecoder | None:
         """A beam decoder for these options (None: greedy); it holds one search's state.
@@ -63,18 +77,26 @@ class Transcriber:
 
     @torch.inference_mode()
     def log_probs(self, wave: torch.Tensor) -> torch.Tensor:
-        """(N,) waveform at the model rate -> (T', V) CTC log-probabilities."""
-        feats = self.loaded.stats.normalize(self.logmel(wave))  # (T, F)
-        if feats.shape[0] == 0:
+        """(N,) waveform at the model rate -> (T', V) CTC log-probabilities; with warps, those
+        of the warp whose frames the model is surest of (mean frame confidence)."""
+        logmels = self.warped or [self.logmel]
+        feats = torch.stack([self.loaded.stats.normalize(m(wave)) for m in logmels])  # (W, T, F)
+        if feats.shape[1] == 0:
             return torch.zeros(0, len(self.loaded.tokenizer))
-        lens = torch.tensor([feats.shape[0]])
-        log_probs, out_lens = self.loaded.model(feats.unsqueeze(0), lens)
-        return log_probs[0, : int(out_lens[0])]
+        lens = torch.full((len(logmels),), feats.shape[1])  # one batch: warps keep the length
+        log_probs, out_lens = self.loaded.model(feats, lens)
+        log_probs = log_probs[:, : int(out_lens[0])]
+        if len(logmels) == 1:
+            return log_probs[0]
+        sureness = [float(frame_confidence(lp).mean()) for lp in log_probs]
+        return log_probs[max(range(len(sureness)), key=sureness.__getitem__)]
 
     @torch.inference_mode()
     def transcribe_batch(self, waves: list[torch.Tensor], batch_seconds: float = 60.0):
         """Many waveforms -> their hypotheses (same order), decoded in length-sorted padded
         batches: the same results as one by one, with far fewer, larger matrix products."""
+        if self.warped:  # each utterance is already a batch of its warps
+            return [self.transcribe_wave(w) for w in waves]
         lengths = [len(w) for w in waves]
         results: list[Hypothesis | None] = [None] * len(waves)
         longest = WHOLE_SECONDS * self.settings.sample_rate

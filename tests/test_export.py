@@ -192,3 +192,16 @@ def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
     onnx.calibration = None
     raw = [w.confidence for w in onnx.transcribe_wave(wave).words]
     assert [w.confidence for w in onnx_words] != raw
+
+
+def test_cli_refuses_vtln_on_an_exported_folder(exported):
+    tmp, _, _ = exported
+    path = tmp / "v.wav"
+    sf.write(str(path), noise(8000, seed=7).numpy(), 16000)
+    proc = subprocess.run([sys.executable, "-m", "cli", "transcribe", str(path), "--model",
+                           str(tmp / "onnx"), "--vtln"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"asr: error: {tmp / 'onnx'}: exported models hear audio unwarped (no --vtln)"
+    )

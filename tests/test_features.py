@@ -43,3 +43,28 @@ def test_louder_audio_shifts_log_mel_uniformly():
     wave = torch.randn(8000) * 0.1
     diff = logmel(wave * 10) - logmel(wave)
     assert torch.allclose(diff, torch.full_like(diff, 2 * torch.log(torch.tensor(10.0))), atol=1e-2)
+
+
+def tone_band(warp: float, hz: float) -> int:
+    """The mel band a pure tone of `hz` lands in most, at this warp."""
+    settings = FeatureSettings()
+    t = torch.arange(settings.sample_rate) / settings.sample_rate
+    feats = LogMel(settings, warp)(torch.sin(2 * torch.pi * hz * t))
+    return int(feats.mean(0).argmax())
+
+
+def test_warp_one_is_torchaudios_filterbank_and_other_warps_move_a_tone():
+    """A warp below 1 reads every frequency lower (a high voice made to sound like a lower
+    one), above 1 higher; the bands above the cutoff still get the spectrum's top."""
+    from asr.features import VTLN_WARPS, warped_mel_filterbank
+
+    settings = FeatureSettings()
+    assert torch.allclose(
+        warped_mel_filterbank(settings, 1.0), LogMel(settings).mel.mel_scale.fb, atol=1e-5
+    )
+    assert tone_band(0.85, 1000) < tone_band(1.0, 1000) < tone_band(1.15, 1000)
+    for warp in VTLN_WARPS:
+        bank = warped_mel_filterbank(settings, warp)
+        assert bank.shape == (settings.win_length // 2 + 1, settings.n_mels)
+        assert (bank.sum(0) > 0).all(), f"warp {warp} leaves a band empty"
+        assert bank[-1].sum() > 0 or bank[-2].sum() > 0  # the top bins still reach a band
