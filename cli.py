@@ -326,6 +326,41 @@ def transcribe(
         raise typer.Exit(1)
 
 
+def echo_scores(scores, by: str | None, baseline: Path | None, versus: dict | None) -> None:
+    """`asr eval`'s human output: the totals line, a row per --by value, the baseline line."""
+    interval, ci = scores.wer_interval, ""
+    if interval:
+        ci = f"[95% CI {100 * interval.low:.2f}-{100 * interval.high:.2f}, {interval.unit}s] "
+    typer.echo(
+        f"WER {100 * scores.wer:.2f}% {ci}"
+        f"({scores.substitutions} sub, {scores.deletions} del, "
+        f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
+        f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
+        + (f"  confidence AUROC {scores.confidence_auroc:.3f}" if scores.confidence_auroc else "")
+        + (f", error {scores.confidence_error:.3f}" if scores.confidence_error is not None else "")
+    )
+    if scores.groups:
+        width = max(len(by), *(len(name) for name in scores.groups))
+        typer.echo(
+            f"{by:<{width}}  {'WER':>7}  {'95% CI':>13}  {'CER':>7}  {'utts':>5}  {'words':>6}"
+        )
+        for name, group in scores.groups.items():
+            spread = group.wer_interval
+            ci = f"{100 * spread.low:.1f}-{100 * spread.high:.1f}%" if spread else "-"
+            typer.echo(
+                f"{name:<{width}}  {100 * group.wer:6.2f}%  {ci:>13}  {100 * group.cer:6.2f}%  "
+                f"{group.utterances:>5}  {group.words:>6}"
+            )
+    if versus:
+        low, high = versus["difference_ci95"]
+        typer.echo(
+            f"baseline {baseline}: WER {100 * versus['wer']:.2f}%; difference "
+            f"{100 * versus['difference']:+.2f} points [95% CI {100 * low:+.2f} to "
+            f"{100 * high:+.2f}, {versus['ci_resampled']}s]; lower WER in "
+            f"{100 * versus['better']:.1f}% of resamples"
+        )
+
+
 @app.command("eval")
 @user_errors
 @with_decoding_flags
@@ -378,37 +413,7 @@ def evaluate(
             record["baseline"] = {"model": str(baseline), **versus}
         typer.echo(json.dumps(record))
         return
-    interval, ci = scores.wer_interval, ""
-    if interval:
-        ci = f"[95% CI {100 * interval.low:.2f}-{100 * interval.high:.2f}, {interval.unit}s] "
-    typer.echo(
-        f"WER {100 * scores.wer:.2f}% {ci}"
-        f"({scores.substitutions} sub, {scores.deletions} del, "
-        f"{scores.insertions} ins of {scores.words} words)  CER {100 * scores.cer:.2f}%  "
-        f"utterances {scores.utterances}  RTF {scores.rtf:.4f}"
-        + (f"  confidence AUROC {scores.confidence_auroc:.3f}" if scores.confidence_auroc else "")
-        + (f", error {scores.confidence_error:.3f}" if scores.confidence_error is not None else "")
-    )
-    if scores.groups:
-        width = max(len(by), *(len(name) for name in scores.groups))
-        typer.echo(
-            f"{by:<{width}}  {'WER':>7}  {'95% CI':>13}  {'CER':>7}  {'utts':>5}  {'words':>6}"
-        )
-        for name, group in scores.groups.items():
-            spread = group.wer_interval
-            ci = f"{100 * spread.low:.1f}-{100 * spread.high:.1f}%" if spread else "-"
-            typer.echo(
-                f"{name:<{width}}  {100 * group.wer:6.2f}%  {ci:>13}  {100 * group.cer:6.2f}%  "
-                f"{group.utterances:>5}  {group.words:>6}"
-            )
-    if versus:
-        low, high = versus["difference_ci95"]
-        typer.echo(
-            f"baseline {baseline}: WER {100 * versus['wer']:.2f}%; difference "
-            f"{100 * versus['difference']:+.2f} points [95% CI {100 * low:+.2f} to "
-            f"{100 * high:+.2f}, {versus['ci_resampled']}s]; lower WER in "
-            f"{100 * versus['better']:.1f}% of resamples"
-        )
+    echo_scores(scores, by, baseline, versus)
 
 
 @app.command()
