@@ -276,7 +276,9 @@ def test_every_decoding_command_takes_the_same_decoding_flags(command, monkeypat
     names = {p.name for p in typer.main.get_command(app).commands[command].params}
     assert {f.name for f in dataclasses.fields(cli.DecodingFlags)} <= names
     seen = []
-    monkeypatch.setattr(cli, "load_transcriber", lambda model, decoding, *_: seen.append(decoding))
+    monkeypatch.setattr(
+        cli, "load_transcriber", lambda model, decoding, *_, **__: seen.append(decoding)
+    )
     if command in ("transcribe", "eval"):
         run(command, "x.wav", "--beam", "4", "--lm-weight", "0.5", "--no-lm")
         assert seen and seen[0] == cli.DecodingFlags(beam=4, lm_weight=0.5, no_lm=True)
