@@ -1,0 +1,54 @@
+"""The bench scripts of this session run, and their plain figures agree with `asr eval`."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES_DIR
+
+from asr.checkpoint import load_model
+from asr.evaluate import evaluate_manifest
+from asr.transcribe import Transcriber
+
+REPO = Path(__file__).resolve().parents[1]
+MANIFEST = SAMPLES_DIR / "samples.jsonl"
+
+
+def bench(script: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / script), "--manifest",
+                           str(MANIFEST), *args],
+                          capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def greedy_wer():
+    return evaluate_manifest(Transcriber(load_model(None)), MANIFEST).wer
+
+
+def test_speed_bench_at_speed_one_is_the_plain_greedy_wer(greedy_wer):
+    out = bench("speed.py", "--speeds", "1.0", "0.9")
+    found = dict(re.findall(r"speed (\d\.\d\d): WER (\d\.\d+)", out))
+    assert set(found) == {"1.00", "0.90"}
+    assert float(found["1.00"]) == pytest.approx(greedy_wer, abs=1e-4)
+
+
+def test_vtln_bench_compares_the_search_with_plain_decoding(greedy_wer):
+    out = bench("vtln.py")
+    plain, searched, difference = re.search(
+        r"WER plain (\d\.\d+), --vtln (\d\.\d+): difference ([+-]\d\.\d+)", out
+    ).groups()
+    assert float(plain) == pytest.approx(greedy_wer, abs=1e-4)
+    assert float(difference) == pytest.approx(float(searched) - float(plain), abs=1e-4)
+    assert "RTF plain" in out
+
+
+def test_alternatives_bench_never_finds_the_oracle_worse_than_the_first():
+    out = bench("alternatives.py", "--n", "1", "3")
+    rows = re.findall(r"N=(\d+): first WER (\d\.\d+), oracle WER (\d\.\d+)", out)
+    assert [n for n, _, _ in rows] == ["1", "3"]
+    (_, first1, oracle1), (_, first3, oracle3) = rows
+    assert first1 == oracle1 == first3 and float(oracle3) <= float(first3)
