@@ -21,10 +21,12 @@ _API = {
     "OnnxTranscriber": "asr.onnx_runtime",
     "OnnxRecognizer": "asr.onnx_runtime",
     "AsrError": "asr.errors",
+    "VTLN_WARPS": "asr.features",
 }
 __all__ = [  # noqa: RUF022 (in _API's order)
     "Transcriber", "Recognizer", "EndpointRules", "BeamOptions", "bundled_decoding",
-    "load_model", "load_audio", "OnnxTranscriber", "OnnxRecognizer", "AsrError", "__version__",
+    "load_model", "load_audio", "OnnxTranscriber", "OnnxRecognizer", "AsrError", "VTLN_WARPS",
+    "__version__",
 ]  # fmt: skip
 
 
