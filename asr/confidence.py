@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import jiwer
 import numpy as np
 
-from asr.decoding import Hypothesis, greedy_decode, ranked_alternatives
+from asr.decoding import Hypothesis, best_of, greedy_decode
 
 
 def frame_confidence(log_probs) -> np.ndarray:
@@ -153,16 +153,12 @@ def scored_decode(
     frame_conf = frame_confidence(log_probs)
     if beam is None:
         return word_confidences(best_path, frame_conf, frame_seconds, calibration=calibration)
-    found = beam.nbest(log_probs, max(alternatives, 1)) or [(Hypothesis(""), 0.0)]
-    found = [
-        (word_confidences(hyp, frame_conf, frame_seconds, best_path=best_path,
-                          calibration=calibration), score)
-        for hyp, score in found
-    ]  # fmt: skip
-    best = found[0][0]
-    if alternatives:
-        best.alternatives = ranked_alternatives(found)
-    return best
+    return best_of(
+        beam.nbest(log_probs, max(alternatives, 1)),
+        lambda hyp: word_confidences(hyp, frame_conf, frame_seconds, best_path=best_path,
+                                     calibration=calibration),
+        alternatives,
+    )  # fmt: skip
 
 
 def right_words(reference: str, hypothesis: str) -> list[bool]:

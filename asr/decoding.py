@@ -64,6 +64,17 @@ def ranked_alternatives(found: list[tuple[Hypothesis, float]]) -> list[Alternati
     ]
 
 
+def best_of(found: list[tuple[Hypothesis, float]], scored, alternatives: int) -> Hypothesis:
+    """A search's (hypothesis, score) pairs, best first -> its best, passed through `scored`
+    (word confidences), listing `alternatives` > 0 of them, each scored alike. Nothing found
+    is an empty hypothesis: what the offline and streaming searches both end with."""
+    found = [(scored(hyp), score) for hyp, score in found] or [(scored(Hypothesis("")), 0.0)]
+    best = found[0][0]
+    if alternatives:
+        best.alternatives = ranked_alternatives(found)
+    return best
+
+
 def silence_alternatives() -> list[Alternative]:
     """The one alternative of a recording that is all digital silence: nothing."""
     return [Alternative("", [], None, 1.0)]

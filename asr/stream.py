@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from asr.confidence import Calibration, frame_confidence, word_confidences
-from asr.decoding import Hypothesis, collapse_path, ranked_alternatives, words_from_tokens
+from asr.decoding import Hypothesis, best_of, collapse_path, words_from_tokens
 from asr.text import CharTokenizer
 
 
@@ -103,11 +103,10 @@ class Stream:
         """Close the current utterance: its final hypothesis; the next one starts empty."""
         if self.beam is not None:
             offset = self.beam_start * self.frame_seconds
-            found = self.beam.end_nbest(max(self.alternatives, 1)) or [(Hypothesis(""), 0.0)]
-            found = [(self._scored(shifted(hyp, offset)), score) for hyp, score in found]
-            final = found[0][0]
-            if self.alternatives:
-                final.alternatives = ranked_alternatives(found)
+            found = self.beam.end_nbest(max(self.alternatives, 1))
+            final = best_of(
+                found, lambda hyp: self._scored(shifted(hyp, offset)), self.alternatives
+            )
             self.beam.begin()
             self.beam_start = self.decoded_frames
         else:
