@@ -118,4 +118,4 @@ def spec_augment(feats: torch.Tensor, cfg: AugmentConfig, gen) -> torch.Tensor:
 
 def perturb_features(feats: torch.Tensor, cfg: AugmentConfig, gen) -> torch.Tensor:
     """Normalized (T, F) -> vocal-tract warp then SpecAugment."""
-    return spec_augment(warp_frequency(feats, uniform(gen, 0.88, 1.12)), cfg, gen)
+    return spec_augment(warp_frequency(feats, uniform(gen, *cfg.warp)), cfg, gen)

@@ -36,6 +36,9 @@ class AugmentConfig:
     snr_db: list[float] = field(default_factory=lambda: [5.0, 35.0])  # ... at an SNR in this range
     reverb_prob: float = 0.2  # convolve with a synthetic room response
     bandlimit_prob: float = 0.2  # 8 kHz round trip (telephone band)
+    # vocal-tract-length warp of the log-mels, drawn from this range (1 = none); `--vtln`'s
+    # search at decoding time gains most on voices this range does not reach
+    warp: list[float] = field(default_factory=lambda: [0.88, 1.12])
     freq_masks: int = 2  # SpecAugment frequency masks ...
     freq_width: int = 15  # ... each up to this many mel bands
     time_masks: int = 2  # SpecAugment time masks ...

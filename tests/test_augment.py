@@ -57,3 +57,18 @@ def test_band_limit_removes_what_8_khz_cannot_carry():
     assert out.shape == wave.shape
     spectrum = torch.fft.rfft(out).abs()
     assert spectrum[6000] < 0.01 * spectrum[1000]
+
+
+def test_the_feature_warp_is_drawn_from_the_configured_range():
+    """augment.warp: [1, 1] leaves the log-mels as SpecAugment alone would; a wide range
+    stretches them, and the draw is the configured range's, not a fixed one."""
+    from asr.augment import perturb_features, spec_augment, warp_frequency
+    from asr.config import AugmentConfig
+
+    feats = torch.randn(50, 80)
+    quiet = AugmentConfig(warp=[1.0, 1.0], freq_masks=0, time_masks=0)
+    assert torch.equal(perturb_features(feats, quiet, torch.Generator().manual_seed(0)), feats)
+    wide = AugmentConfig(warp=[0.7, 0.7], freq_masks=0, time_masks=0)
+    warped = perturb_features(feats, wide, torch.Generator().manual_seed(0))
+    assert torch.allclose(warped, warp_frequency(feats, 0.7))
+    assert torch.equal(spec_augment(feats, quiet, torch.Generator()), feats)

@@ -48,3 +48,11 @@ def test_exponent_without_a_dot_is_a_float():
     assert cfg.train.lr == 5e-4
     with pytest.raises(AsrError, match="must be float"):
         load_config("configs/blstm.yaml", ["train.lr=fast"])
+
+
+def test_the_augmentation_warp_range_is_a_config_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("augment:\n  warp: [0.8, 1.2]\n")
+    assert load_config(path).augment.warp == [0.8, 1.2]
+    assert load_config(path, ["augment.warp=[1.0, 1.0]"]).augment.warp == [1.0, 1.0]
+    assert Config().augment.warp == [0.88, 1.12]
