@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import jiwer
@@ -44,7 +44,7 @@ class Scores:
     def to_dict(self) -> dict:
         unset = {k for k in ("confidence_auroc", "confidence_error") if getattr(self, k) is None}
         skip = {"groups", "wer_interval", "tally"} | unset
-        record = {k: v for k, v in asdict(self).items() if k not in skip}
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         if self.wer_interval:
             record["wer_ci95"] = self.wer_interval.to_list()
             record["ci_resampled"] = self.wer_interval.unit
@@ -65,17 +65,16 @@ class Tally:
     speakers: list[str | None]
 
 
-def tally(references: list[str], hypotheses: list[str], speakers) -> Tally:
-    errors, words = [], []
-    for ref, hyp in zip(references, hypotheses, strict=True):
-        ref, hyp = normalize_text(ref), normalize_text(hyp)
-        if ref:
-            out = jiwer.process_words(ref, hyp)
-            errors.append(out.substitutions + out.deletions + out.insertions)
-        else:
-            errors.append(len(hyp.split()))
-        words.append(len(ref.split()))
-    return Tally(errors, words, list(speakers))
+def utterance_errors(output, hyps: list[str]) -> list[int]:
+    """Word errors per utterance, read off the alignments of the corpus-level jiwer `output`
+    that gave the totals (None where no reference has a word: every word is inserted)."""
+    if output is None:
+        return [len(h.split()) for h in hyps]
+    return [
+        sum(c.hyp_end_idx - c.hyp_start_idx if c.type == "insert" else c.ref_end_idx - c.ref_start_idx
+            for c in chunks if c.type != "equal")
+        for chunks in output.alignments
+    ]  # fmt: skip
 
 
 NO_GROUP = "(none)"  # utterances whose manifest line lacks the --by key
@@ -116,7 +115,8 @@ def score(references: list[str], hypotheses: list[str], speakers=None) -> Scores
         insertions=words.insertions if words else sum(len(h.split()) for h in hyps),
     )
     if speakers is not None:
-        scores.tally = tally(refs, hyps, speakers)
+        per_words = [len(r.split()) for r in refs]
+        scores.tally = Tally(utterance_errors(words, hyps), per_words, list(speakers))
         scores.wer_interval = wer_interval(scores.tally.errors, scores.tally.words, speakers)
     return scores
 
