@@ -604,7 +604,8 @@ def live(
         fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     settled = decoding.settled(model)
-    check_alternatives(alternatives, json_output, beam_options(*settled))
+    beam = beam_options(*settled)
+    check_alternatives(alternatives, json_output, beam)
     loader = None
     if is_export(model, *settled):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer, load_audio_np
@@ -616,9 +617,7 @@ def live(
         from asr.bundled import STREAMING_MODEL
         from asr.streaming import Recognizer
 
-        recognizer = Recognizer.from_file(
-            model or STREAMING_MODEL, rules, beam_options(*settled), alternatives
-        )
+        recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, beam, alternatives)
         # One thread: a 160 ms chunk is too small to share out, and a second thread that has
         # to wait for a busy core stalls every step (3.7x slower here beside two busy jobs).
         torch.set_num_threads(1)
