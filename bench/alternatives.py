@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import jiwer
 import torch
 from rich.console import Console
 from rich.progress import track
@@ -23,6 +22,7 @@ from rich.progress import track
 from asr.beam import BeamOptions
 from asr.bundled import BUNDLED_LM, DEFAULT_MODEL
 from asr.checkpoint import load_model
+from asr.evaluate import score
 from asr.manifest import read_manifest
 from asr.text import normalize_text
 from asr.transcribe import Transcriber
@@ -31,11 +31,10 @@ STDERR = Console(stderr=True)  # stdout carries the figures
 
 
 def errors(reference: str, hypothesis: str) -> int:
-    """Word errors of one hypothesis (substitutions, deletions and insertions)."""
-    if not reference:
-        return len(hypothesis.split())
-    out = jiwer.process_words(reference, hypothesis or "")
-    return out.substitutions + out.deletions + out.insertions
+    """Word errors of one hypothesis (substitutions, deletions and insertions), as asr eval
+    counts them."""
+    scored = score([reference], [hypothesis])
+    return scored.substitutions + scored.deletions + scored.insertions
 
 
 def mean(values: list[float]) -> float:
