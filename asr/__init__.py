@@ -22,11 +22,12 @@ _API = {
     "OnnxRecognizer": "asr.onnx_runtime",
     "AsrError": "asr.errors",
     "VTLN_WARPS": "asr.features",
+    "AdaptOptions": "asr.adapt",
 }
 __all__ = [  # noqa: RUF022 (in _API's order)
     "Transcriber", "Recognizer", "EndpointRules", "BeamOptions", "bundled_decoding",
     "load_model", "load_audio", "OnnxTranscriber", "OnnxRecognizer", "AsrError", "VTLN_WARPS",
-    "__version__",
+    "AdaptOptions", "__version__",
 ]  # fmt: skip
 
 

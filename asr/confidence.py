@@ -144,13 +144,20 @@ def calibration_error(scores, right, bins: int = 10) -> float:
 
 
 def scored_decode(
-    log_probs, tokenizer, frame_seconds: float, beam=None, calibration=None, alternatives: int = 0
+    log_probs,
+    tokenizer,
+    frame_seconds: float,
+    beam=None,
+    calibration=None,
+    alternatives: int = 0,
+    sureness=None,
 ):
     """(T', V) log-probs of one utterance -> hypothesis with word confidences: the greedy best
     path, or `beam`'s search checked against it; what the torch and ONNX paths both decode.
-    `alternatives` > 0 (beam search only) lists that many best transcripts, each scored."""
+    `alternatives` > 0 (beam search only) lists that many best transcripts, each scored.
+    `sureness`: other (T', V) log-probs to read the frame confidences from (`--adapt`)."""
     best_path = greedy_decode(log_probs, tokenizer, frame_seconds)
-    frame_conf = frame_confidence(log_probs)
+    frame_conf = frame_confidence(log_probs if sureness is None else sureness)
     if beam is None:
         return word_confidences(best_path, frame_conf, frame_seconds, calibration=calibration)
     return best_of(

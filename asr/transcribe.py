@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from asr.adapt import AdaptOptions, adapted_log_probs
 from asr.audio import load_audio
 from asr.audio_file import is_silent
 from asr.beam import BeamDecoder, BeamOptions
@@ -29,18 +30,23 @@ class Transcriber:
         beam: BeamOptions | None = None,
         alternatives: int = 0,
         warps: Sequence[float] = (),
+        adapt: AdaptOptions | None = None,
     ):
         """`alternatives` > 0 lists that many best transcripts on each hypothesis
         (`Hypothesis.alternatives`); they come from the beam search, so it needs `beam`.
         `warps` (VTLN_WARPS, say) hears each utterance at these vocal-tract-length warps and
-        keeps the one the model is surest of (log_probs)."""
+        keeps the one the model is surest of (log_probs). `adapt` tunes a copy of the weights
+        to each utterance before decoding it greedily (asr/adapt.py)."""
         if alternatives and beam is None:
             raise ValueError("alternatives need a beam search")
+        if adapt is not None and beam is not None:
+            raise ValueError("adapt sharpens the posteriors a beam search weighs: greedy only")
         self.alternatives = alternatives
         self.loaded = loaded
         self.settings = loaded.config.features
         self.logmel = LogMel(self.settings)
         self.warped = [LogMel(self.settings, warp) for warp in warps]
+        self.adapt = adapt
         self.frame_seconds = SUBSAMPLING * self.settings.hop_length / self.settings.sample_rate
         self.beam_options = beam
         self.beam = self.new_beam_decoder()
@@ -53,8 +59,9 @@ class Transcriber:
         beam: BeamOptions | None = None,
         alternatives: int = 0,
         warps: Sequence[float] = (),
+        adapt: AdaptOptions | None = None,
     ):
-        return cls(load_model(path), beam, alternatives, warps)
+        return cls(load_model(path), beam, alternatives, warps, adapt)
 
     def new_beam_decoder(self) -> BeamDecoder | None:
         """A beam decoder for these options (None: greedy); it holds one search's state.
@@ -75,27 +82,44 @@ class Transcriber:
         twin.beam = self.beam.fork()
         return twin
 
-    @torch.inference_mode()
     def log_probs(self, wave: torch.Tensor) -> torch.Tensor:
         """(N,) waveform at the model rate -> (T', V) CTC log-probabilities; with warps, those
-        of the warp whose frames the model is surest of (mean frame confidence)."""
+        of the warp whose frames the model is surest of (mean frame confidence); with `adapt`,
+        those of weights tuned to the utterance."""
+        return self.posteriors(wave)[0]
+
+    def posteriors(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N,) waveform -> (T', V) log-probs to decode, and (T', V) log-probs whose frame
+        confidence scores the words: the same unless `adapt`. Tuning makes the model surer of
+        everything, right or wrong, so the stored weights judge the words, as calibrated."""
+        feats, log_probs = self._heard(wave)
+        if self.adapt is None or log_probs.shape[0] == 0:
+            return log_probs, log_probs
+        blank_id = self.loaded.tokenizer.blank_id
+        return adapted_log_probs(self.loaded.model, feats, blank_id, self.adapt), log_probs
+
+    @torch.inference_mode()
+    def _heard(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N,) waveform -> normalized features (T, F) and stored-weight log-probs (T', V), of
+        the surest warp where there are several."""
         logmels = self.warped or [self.logmel]
         feats = torch.stack([self.loaded.stats.normalize(m(wave)) for m in logmels])  # (W, T, F)
         if feats.shape[1] == 0:
-            return torch.zeros(0, len(self.loaded.tokenizer))
+            return feats[0], torch.zeros(0, len(self.loaded.tokenizer))
         lens = torch.full((len(logmels),), feats.shape[1])  # one batch: warps keep the length
         log_probs, out_lens = self.loaded.model(feats, lens)
         log_probs = log_probs[:, : int(out_lens[0])]
         if len(logmels) == 1:
-            return log_probs[0]
+            return feats[0], log_probs[0]
         sureness = [float(frame_confidence(lp).mean()) for lp in log_probs]
-        return log_probs[max(range(len(sureness)), key=sureness.__getitem__)]
+        best = max(range(len(sureness)), key=sureness.__getitem__)
+        return feats[best], log_probs[best]
 
     @torch.inference_mode()
     def transcribe_batch(self, waves: list[torch.Tensor], batch_seconds: float = 60.0):
         """Many waveforms -> their hypotheses (same order), decoded in length-sorted padded
         batches: the same results as one by one, with far fewer, larger matrix products."""
-        if self.warped:  # each utterance is already a batch of its warps
+        if self.warped or self.adapt:  # each utterance is a batch of its warps or is tuned alone
             return [self.transcribe_wave(w) for w in waves]
         lengths = [len(w) for w in waves]
         results: list[Hypothesis | None] = [None] * len(waves)
@@ -124,13 +148,13 @@ class Transcriber:
         """One utterance's waveform, decoded whole."""
         if is_silent(wave):  # digital silence: models trained on speech may still babble
             return self.silence()
-        return self.decode_log_probs(self.log_probs(wave))
+        return self.decode_log_probs(*self.posteriors(wave))
 
-    def decode_log_probs(self, log_probs: torch.Tensor) -> Hypothesis:
-        """(T', V) log-probs of one utterance -> hypothesis with word confidences, by beam
-        search if configured."""
+    def decode_log_probs(self, log_probs: torch.Tensor, sureness=None) -> Hypothesis:
+        """(T', V) log-probs of one utterance -> hypothesis with word confidences (read off
+        `sureness`, log-probs over the same frames, if given), by beam search if configured."""
         return scored_decode(log_probs, self.loaded.tokenizer, self.frame_seconds, self.beam,
-                             self.calibration, self.alternatives)  # fmt: skip
+                             self.calibration, self.alternatives, sureness)  # fmt: skip
 
     def silence(self) -> Hypothesis:
         """What digital silence transcribes to: nothing, listed as the one alternative."""

@@ -36,10 +36,12 @@ def test_speed_bench_at_speed_one_is_the_plain_greedy_wer(greedy_wer):
     assert float(found["1.00"]) == pytest.approx(greedy_wer, abs=1e-4)
 
 
-def test_vtln_bench_compares_the_search_with_plain_decoding(greedy_wer):
-    out = bench("vtln.py")
+@pytest.mark.parametrize("options", [[], ["--adapt"]])
+def test_test_time_bench_compares_the_options_with_plain_decoding(greedy_wer, options):
+    out = bench("test_time.py", *options)
+    shown = " ".join(options) or "--vtln"
     plain, searched, difference = re.search(
-        r"WER plain (\d\.\d+), --vtln (\d\.\d+): difference ([+-]\d\.\d+)", out
+        rf"WER plain (\d\.\d+), {shown} (\d\.\d+): difference ([+-]\d\.\d+)", out
     ).groups()
     assert float(plain) == pytest.approx(greedy_wer, abs=1e-4)
     assert float(difference) == pytest.approx(float(searched) - float(plain), abs=1e-4)

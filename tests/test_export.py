@@ -194,14 +194,16 @@ def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
     assert [w.confidence for w in onnx_words] != raw
 
 
-def test_cli_refuses_vtln_on_an_exported_folder(exported):
+@pytest.mark.parametrize(
+    "flag, why",
+    [("--vtln", "hear audio unwarped (no --vtln)"), ("--adapt", "keep their weights (no --adapt)")],
+)
+def test_cli_refuses_test_time_options_on_an_exported_folder(exported, flag, why):
     tmp, _, _ = exported
     path = tmp / "v.wav"
     sf.write(str(path), noise(8000, seed=7).numpy(), 16000)
     proc = subprocess.run([sys.executable, "-m", "cli", "transcribe", str(path), "--model",
-                           str(tmp / "onnx"), "--vtln"],
+                           str(tmp / "onnx"), flag],
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 1
-    assert proc.stderr.strip() == (
-        f"asr: error: {tmp / 'onnx'}: exported models hear audio unwarped (no --vtln)"
-    )
+    assert proc.stderr.strip() == f"asr: error: {tmp / 'onnx'}: exported models {why}"
