@@ -20,7 +20,7 @@ from torch.func import functional_call
 
 @dataclass(frozen=True)
 class AdaptOptions:
-    """Chosen on dev.jsonl with the bundled BiLSTM (README, "Test-time adaptation")."""
+    """Chosen on dev.jsonl with the bundled BiLSTM (README, `--adapt`: what else was tried)."""
 
     steps: int = 10  # Adam steps per utterance; each costs about one forward and backward pass
     lr: float = 1e-4  # Adam learning rate on every weight of the model
