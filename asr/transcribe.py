@@ -92,14 +92,14 @@ class Transcriber:
         """(N,) waveform -> (T', V) log-probs to decode, and (T', V) log-probs whose frame
         confidence scores the words: the same unless `adapt`. Tuning makes the model surer of
         everything, right or wrong, so the stored weights judge the words, as calibrated."""
-        feats, log_probs = self._heard(wave)
+        feats, log_probs = self.heard(wave)
         if self.adapt is None or log_probs.shape[0] == 0:
             return log_probs, log_probs
         blank_id = self.loaded.tokenizer.blank_id
         return adapted_log_probs(self.loaded.model, feats, blank_id, self.adapt), log_probs
 
     @torch.inference_mode()
-    def _heard(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def heard(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N,) waveform -> normalized features (T, F) and stored-weight log-probs (T', V), of
         the surest warp where there are several."""
         logmels = self.warped or [self.logmel]

@@ -23,7 +23,7 @@ def bundled():
 @pytest.fixture(scope="module")
 def sample_feats(bundled):
     wave = Transcriber(bundled).load_wave(SAMPLES_DIR / "sample1.wav")
-    return Transcriber(bundled)._heard(wave)  # (normalized features, stored-weight log-probs)
+    return Transcriber(bundled).heard(wave)  # (normalized features, stored-weight log-probs)
 
 
 def test_class_confusion_is_zero_when_no_two_symbols_share_a_frame():
