@@ -12,10 +12,13 @@ not depend on what was decoded before.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
 from torch.func import functional_call
+
+BATCH_FRAMES = 60_000  # feature frames (10 ms) per padded batch when tuning on many utterances
 
 
 @dataclass(frozen=True)
@@ -53,19 +56,67 @@ def adapted_log_probs(
 ) -> torch.Tensor:
     """(T, F) normalized features of one utterance -> (T', V) log-probs from a copy of
     `model`'s weights tuned to them. `model` itself is left untouched (threads may share it)."""
+    weights = tuned_weights(model, [feats], blank_id, options)
+    with torch.no_grad():
+        log_probs, out_lens = functional_call(
+            model, weights, (feats[None], torch.tensor([len(feats)]))
+        )
+    return log_probs[0, : int(out_lens[0])]
+
+
+def adapted_model(
+    model: torch.nn.Module, feats: list[torch.Tensor], blank_id: int, options: AdaptOptions
+) -> torch.nn.Module:
+    """A copy of `model` tuned to all of `feats` ((T, F) normalized features each) at once:
+    one speaker's recordings, say, so that the copy can then decode them, or their speaker's
+    next ones, with any search (`asr adapt`, `--adapt-speaker`)."""
+    tuned = copy.deepcopy(model)
+    tuned.load_state_dict(tuned_weights(model, feats, blank_id, options), strict=False)
+    return tuned.eval()
+
+
+def tuned_weights(
+    model: torch.nn.Module,
+    feats: list[torch.Tensor],
+    blank_id: int,
+    options: AdaptOptions,
+    batch_frames: int = BATCH_FRAMES,
+) -> dict[str, torch.Tensor]:
+    """`model`'s parameters after `options.steps` Adam steps on the mean adaptation loss of
+    the utterances `feats`. Each step's gradient is summed over padded batches of at most
+    `batch_frames` frames, so it is the whole set's gradient in bounded memory."""
+    feats = [f for f in feats if len(f)]
     with torch.inference_mode(False), torch.enable_grad():
-        feats = feats.clone()[None]  # an ordinary tensor even if made under inference mode
-        lens = torch.tensor([feats.shape[1]])
         weights = {
             name: p.detach().clone().requires_grad_() for name, p in model.named_parameters()
         }
+        if not feats:
+            return {name: w.detach() for name, w in weights.items()}
         optimizer = torch.optim.Adam(weights.values(), lr=options.lr)
+        # ordinary tensors even if made under inference mode
+        batches = [[f.clone() for f in batch] for batch in frame_batches(feats, batch_frames)]
         for _ in range(options.steps):
-            log_probs, out_lens = functional_call(model, weights, (feats, lens))
-            loss = adaptation_loss(log_probs[0, : int(out_lens[0])], blank_id, options)
             optimizer.zero_grad()
-            loss.backward()
+            for batch in batches:
+                lens = torch.tensor([len(f) for f in batch])
+                padded = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)
+                log_probs, out_lens = functional_call(model, weights, (padded, lens))
+                losses = [adaptation_loss(log_probs[row, :n], blank_id, options)
+                          for row, n in enumerate(out_lens.tolist()) if n]  # fmt: skip
+                if losses:
+                    (torch.stack(losses).sum() / len(feats)).backward()
             optimizer.step()
-        with torch.no_grad():
-            log_probs, out_lens = functional_call(model, weights, (feats, lens))
-    return log_probs[0, : int(out_lens[0])].detach()
+    return {name: w.detach() for name, w in weights.items()}
+
+
+def frame_batches(feats: list[torch.Tensor], batch_frames: int) -> list[list[torch.Tensor]]:
+    """Consecutive utterances grouped so that each group's padded size (count times longest)
+    stays within `batch_frames`; an utterance longer than that is a group of its own."""
+    batches, batch, longest = [], [], 0
+    for f in feats:
+        if batch and max(longest, len(f)) * (len(batch) + 1) > batch_frames:
+            batches.append(batch)
+            batch, longest = [], 0
+        batch.append(f)
+        longest = max(longest, len(f))
+    return batches + [batch] if batch else batches

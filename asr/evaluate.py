@@ -9,8 +9,9 @@ from pathlib import Path
 
 import jiwer
 from rich.console import Console
-from rich.progress import track
+from rich.progress import Progress
 
+from asr.adapt import AdaptOptions
 from asr.audio import load_audio
 from asr.confidence import auroc, calibration_error, right_words
 from asr.errors import AsrError
@@ -129,26 +130,42 @@ def evaluate_manifest(
     plot_dir: str | Path | None = None,
     plots: int = 4,
     group_by: str | None = None,
+    adapt_speakers: AdaptOptions | None = None,
 ):
     """Decode every utterance of `manifest` -> Scores (with RTF, and per value of the manifest
     key `group_by`); optionally write a report, sclite's trn files and posteriogram pictures
-    of the first `plots` utterances."""
+    of the first `plots` utterances. `adapt_speakers` decodes each speaker's utterances with a
+    copy of the model tuned to all of them (Transcriber.adapted_to)."""
     utterances = read_checked_manifest(manifest)  # a bad file stops it before, not during
+    if adapt_speakers and not any(speaker_of(u) for u in utterances):
+        raise AsrError(str(manifest), "no utterance names a speaker to adapt to")
     if group_by and not any(group_by in u.extra for u in utterances):
         raise AsrError(str(manifest), f"no utterance has the key '{group_by}' to group by")
     rate = transcriber.settings.sample_rate
-    refs, hyps, audio_seconds, decode_seconds = [], [], 0.0, 0.0
-    confidences, right = [], []
-    for utt in track(utterances, description="decoding", transient=True, console=_STDERR):
-        wave = load_audio(utt.audio, rate)
-        started = time.perf_counter()
-        hyp = transcriber.transcribe_wave(wave)
-        decode_seconds += time.perf_counter() - started
-        hyps.append(hyp.text)
-        audio_seconds += wave.shape[-1] / rate
-        refs.append(utt.text)
-        confidences += [w.confidence for w in hyp.words]
-        right += right_words(normalize_text(utt.text), hyp.text)
+    hypotheses: list = [None] * len(utterances)
+    audio_seconds, decode_seconds = 0.0, 0.0
+    with Progress(console=_STDERR, transient=True) as bar:
+        task = bar.add_task("decoding", total=len(utterances))
+        for members in decoding_groups(utterances, adapt_speakers is not None):
+            decoder, waves = transcriber, {}
+            if adapt_speakers:  # the group's audio is read first to tune on; tuning is timed
+                waves = {i: load_audio(utterances[i].audio, rate) for i in members}
+                started = time.perf_counter()
+                decoder = transcriber.adapted_to(list(waves.values()), adapt_speakers)
+                decode_seconds += time.perf_counter() - started
+            for i in members:
+                wave = waves.pop(i) if waves else load_audio(utterances[i].audio, rate)
+                started = time.perf_counter()
+                hypotheses[i] = decoder.transcribe_wave(wave)
+                decode_seconds += time.perf_counter() - started
+                audio_seconds += wave.shape[-1] / rate
+                bar.advance(task)
+    refs = [utt.text for utt in utterances]
+    hyps = [hyp.text for hyp in hypotheses]
+    confidences = [w.confidence for hyp in hypotheses for w in hyp.words]
+    right = [
+        r for utt, hyp in zip(utterances, hyps) for r in right_words(normalize_text(utt.text), hyp)
+    ]
     scores = score(refs, hyps, [speaker_of(u) for u in utterances])
     scores.rtf = decode_seconds / max(audio_seconds, 1e-9)
     if None not in confidences and 0 < sum(right) < len(right):
@@ -163,6 +180,17 @@ def evaluate_manifest(
     if plot_dir:
         plot_utterances(transcriber, utterances[:plots], plot_dir)
     return scores
+
+
+def decoding_groups(utterances, by_speaker: bool) -> list[list[int]]:
+    """Utterance indexes in the groups they are decoded in: one per speaker (in order of first
+    appearance; an utterance that names none is alone) when adapting to speakers, else one."""
+    if not by_speaker:
+        return [list(range(len(utterances)))]
+    groups: dict = {}
+    for index, utt in enumerate(utterances):
+        groups.setdefault(speaker_of(utt) or ("alone", index), []).append(index)
+    return list(groups.values())
 
 
 def compare_scores(scores: Scores, baseline: Scores) -> dict:

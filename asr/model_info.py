@@ -14,6 +14,8 @@ from asr.confidence import CALIBRATION_KEY
 from asr.errors import AsrError
 from asr.onnx_runtime import is_onnx_folder
 
+ADAPTED_KEY = "adapted"  # in a model file's header info (asr adapt): what it was tuned to
+
 
 def describe(model: str | Path | None) -> dict:
     """The facts about a model file or export folder, as plain JSON-able values."""
@@ -58,6 +60,7 @@ def _common(path: Path, config: dict, tokenizer: dict, info: dict) -> dict:
         "tokenizer": {"kind": tokenizer["kind"], "symbols": len(tokenizer["symbols"])},
         "training": training,
         "confidence": {"calibrated_on": calibration.get("fitted_on"), "searches": searches},
+        "adapted": info.get(ADAPTED_KEY),  # asr adapt: what it was tuned to, or None
     }
 
 
@@ -93,6 +96,10 @@ def format_info(facts: dict) -> list[str]:
         f"  confidence: calibrated on {c['calibrated_on']} ({', '.join(c['searches'])})"
         if c["searches"] else "  confidence: raw scores (asr calibrate fits them)"
     )  # fmt: skip
+    if facts.get("adapted"):
+        a = facts["adapted"]
+        lines.append(f"  adapted: to {a['recordings']} recordings ({a['seconds']} s) of one "
+                     f"speaker, from {a['from']} ({a['steps']} steps at lr {a['lr']:g})")  # fmt: skip
     training = facts["training"]
     if "step" in training:
         lines.append(f"  training: step {training['step']}, epoch {training.get('epoch')}"

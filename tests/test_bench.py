@@ -1,5 +1,6 @@
 """The bench scripts of this session run, and their plain figures agree with `asr eval`."""
 
+import json
 import re
 import subprocess
 import sys
@@ -16,9 +17,9 @@ REPO = Path(__file__).resolve().parents[1]
 MANIFEST = SAMPLES_DIR / "samples.jsonl"
 
 
-def bench(script: str, *args: str) -> str:
+def bench(script: str, *args: str, manifest: Path = MANIFEST) -> str:
     proc = subprocess.run([sys.executable, str(REPO / "bench" / script), "--manifest",
-                           str(MANIFEST), *args],
+                           str(manifest), *args],
                           capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
@@ -36,9 +37,13 @@ def test_speed_bench_at_speed_one_is_the_plain_greedy_wer(greedy_wer):
     assert float(found["1.00"]) == pytest.approx(greedy_wer, abs=1e-4)
 
 
-@pytest.mark.parametrize("options", [[], ["--adapt"]])
-def test_test_time_bench_compares_the_options_with_plain_decoding(greedy_wer, options):
-    out = bench("test_time.py", *options)
+@pytest.mark.parametrize("options", [[], ["--adapt"], ["--adapt-speaker"]])
+def test_test_time_bench_compares_the_options_with_plain_decoding(greedy_wer, options, tmp_path):
+    one_speaker = tmp_path / "one_speaker.jsonl"  # --adapt-speaker tunes to named speakers
+    lines = [json.loads(line) for line in MANIFEST.read_text().splitlines() if line.strip()]
+    one_speaker.write_text("".join(json.dumps({**line, "audio": str(SAMPLES_DIR / line["audio"]),
+                                               "speaker": "s"}) + "\n" for line in lines))  # fmt: skip
+    out = bench("test_time.py", *options, manifest=one_speaker)
     shown = " ".join(options) or "--vtln"
     plain, searched, difference = re.search(
         rf"WER plain (\d\.\d+), {shown} (\d\.\d+): difference ([+-]\d\.\d+)", out

@@ -196,7 +196,11 @@ def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
 
 @pytest.mark.parametrize(
     "flag, why",
-    [("--vtln", "hear audio unwarped (no --vtln)"), ("--adapt", "keep their weights (no --adapt)")],
+    [
+        ("--vtln", "hear audio unwarped (no --vtln)"),
+        ("--adapt", "keep their weights (no --adapt/--adapt-speaker)"),
+        ("--adapt-speaker", "keep their weights (no --adapt/--adapt-speaker)"),
+    ],
 )
 def test_cli_refuses_test_time_options_on_an_exported_folder(exported, flag, why):
     tmp, _, _ = exported
@@ -207,3 +211,15 @@ def test_cli_refuses_test_time_options_on_an_exported_folder(exported, flag, why
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"asr: error: {tmp / 'onnx'}: exported models {why}"
+
+
+def test_asr_adapt_refuses_an_exported_folder(exported):
+    tmp, _, _ = exported
+    path = tmp / "a.wav"
+    sf.write(str(path), noise(8000, seed=8).numpy(), 16000)
+    proc = subprocess.run([sys.executable, "-m", "cli", "adapt", str(path), "--model",
+                           str(tmp / "onnx"), "--out", str(tmp / "me.safetensors")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1 and not (tmp / "me.safetensors").exists()
+    assert proc.stderr.strip() == (f"asr: error: {tmp / 'onnx'}: exported models keep their "
+                                   "weights; adapt the model file they came from")  # fmt: skip
