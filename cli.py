@@ -490,12 +490,20 @@ def adapt(
 ):
     """Tune a copy of the model to one speaker's (or microphone's) recordings, without
     transcripts, and write it as a model file for transcribe, eval, live and serve."""
-    from asr.enroll import adapt_model_file
     from asr.onnx_runtime import is_onnx_folder
 
     if is_onnx_folder(model):
         fail(f"{model}: exported models keep their weights; adapt the model file they came from")
-    done = adapt_model_file(model, audio, out)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from asr.adapt import AdaptOptions
+    from asr.enroll import adapt_model_file
+
+    stderr = Console(stderr=True)  # a bar on a terminal only: nothing before an error line
+    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
+        task = bar.add_task(f"tuning to {len(audio)} recordings", total=AdaptOptions.steps)
+        done = adapt_model_file(model, audio, out, on_step=lambda n: bar.update(task, completed=n))
     typer.echo(
         f"{out}: the model tuned to {done.recordings} recordings ({done.seconds:.1f} s); "
         "decode with it greedily or with --vocab (with an LM it lost on dev)"

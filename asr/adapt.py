@@ -13,6 +13,7 @@ not depend on what was decoded before.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -65,13 +66,19 @@ def adapted_log_probs(
 
 
 def adapted_model(
-    model: torch.nn.Module, feats: list[torch.Tensor], blank_id: int, options: AdaptOptions
+    model: torch.nn.Module,
+    feats: list[torch.Tensor],
+    blank_id: int,
+    options: AdaptOptions,
+    on_step: Callable[[int], None] | None = None,
 ) -> torch.nn.Module:
     """A copy of `model` tuned to all of `feats` ((T, F) normalized features each) at once:
     one speaker's recordings, say, so that the copy can then decode them, or their speaker's
-    next ones, with any search (`asr adapt`, `--adapt-speaker`)."""
+    next ones, with any search (`asr adapt`, `--adapt-speaker`). `on_step(n)` hears after
+    each of the steps (a progress bar: minutes of audio take a minute or more)."""
     tuned = copy.deepcopy(model)
-    tuned.load_state_dict(tuned_weights(model, feats, blank_id, options), strict=False)
+    weights = tuned_weights(model, feats, blank_id, options, on_step=on_step)
+    tuned.load_state_dict(weights, strict=False)
     return tuned.eval()
 
 
@@ -81,6 +88,7 @@ def tuned_weights(
     blank_id: int,
     options: AdaptOptions,
     batch_frames: int = BATCH_FRAMES,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict[str, torch.Tensor]:
     """`model`'s parameters after `options.steps` Adam steps on the mean adaptation loss of
     the utterances `feats`. Each step's gradient is summed over padded batches of at most
@@ -95,7 +103,7 @@ def tuned_weights(
         optimizer = torch.optim.Adam(weights.values(), lr=options.lr)
         # ordinary tensors even if made under inference mode
         batches = [[f.clone() for f in batch] for batch in frame_batches(feats, batch_frames)]
-        for _ in range(options.steps):
+        for step in range(options.steps):
             optimizer.zero_grad()
             for batch in batches:
                 lens = torch.tensor([len(f) for f in batch])
@@ -106,6 +114,8 @@ def tuned_weights(
                 if losses:
                     (torch.stack(losses).sum() / len(feats)).backward()
             optimizer.step()
+            if on_step is not None:
+                on_step(step + 1)
     return {name: w.detach() for name, w in weights.items()}
 
 

@@ -10,6 +10,7 @@ FSDD's dev speaker lucas (500 one-digit recordings) the bundled BiLSTM's greedy 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,15 +37,17 @@ def adapt_model_file(
     audio: list[str | Path],
     out: str | Path,
     options: AdaptOptions | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> Enrolled:
     """Tune a copy of `model` (None: the bundled one) to all of `audio` and write it to `out`
     (atomically). Every file is read before any tuning, so a bad one stops it with nothing
     written. The copy keeps no confidence calibration: that was fitted to the stored weights,
-    and tuned weights are surer of every word, right or wrong."""
+    and tuned weights are surer of every word, right or wrong. `on_step(n)` hears after each
+    of `options.steps` tuning steps."""
     options = options or AdaptOptions()
     transcriber = Transcriber.from_file(model)
     waves = [transcriber.load_wave(path) for path in audio]
-    loaded = transcriber.adapted_to(waves, options).loaded
+    loaded = transcriber.adapted_to(waves, options, on_step).loaded
     seconds = sum(len(wave) for wave in waves) / transcriber.settings.sample_rate
     info = {key: value for key, value in loaded.info.items() if key != CALIBRATION_KEY}
     info[ADAPTED_KEY] = {

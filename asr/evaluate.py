@@ -150,9 +150,12 @@ def evaluate_manifest(
             decoder, waves = transcriber, {}
             if adapt_speakers:  # the group's audio is read first to tune on; tuning is timed
                 waves = {i: load_audio(utterances[i].audio, rate) for i in members}
+                speaker = speaker_of(utterances[members[0]]) or "one utterance"
+                bar.update(task, description=f"tuning to {speaker}")
                 started = time.perf_counter()
                 decoder = transcriber.adapted_to(list(waves.values()), adapt_speakers)
                 decode_seconds += time.perf_counter() - started
+                bar.update(task, description="decoding")
             for i in members:
                 wave = waves.pop(i) if waves else load_audio(utterances[i].audio, rate)
                 started = time.perf_counter()

@@ -83,19 +83,22 @@ class Transcriber:
         twin.beam = self.beam.fork()
         return twin
 
-    def adapted_to(self, waves: Sequence[torch.Tensor], options: AdaptOptions) -> Transcriber:
+    def adapted_to(
+        self, waves: Sequence[torch.Tensor], options: AdaptOptions, on_step=None
+    ) -> Transcriber:
         """This transcriber over a copy of the model tuned to all of `waves` at once (one
         speaker's recordings; asr/adapt.py), decoding as this one does, any search included.
         Recordings over WHOLE_SECONDS are heard in the pieces they are decoded in; digital
         silence teaches nothing and is left out. Word confidences are raw scores: the tuned
-        weights are surer of every word, so a calibration fitted to the stored ones misleads."""
+        weights are surer of every word, so a calibration fitted to the stored ones misleads.
+        `on_step(n)` hears after each tuning step."""
         rate = self.settings.sample_rate
         pieces = [
             wave[start:end] for wave in waves for start, end in cut_points(wave.numpy(), rate)
         ]
         feats = [self.heard(piece)[0] for piece in pieces if not is_silent(piece)]
         blank_id = self.loaded.tokenizer.blank_id
-        tuned = adapted_model(self.loaded.model, feats, blank_id, options)
+        tuned = adapted_model(self.loaded.model, feats, blank_id, options, on_step)
         twin = copy.copy(self)
         twin.loaded = dataclasses.replace(self.loaded, model=tuned)
         twin.calibration = (

@@ -67,7 +67,9 @@ def test_the_gradient_is_the_whole_sets_however_it_is_batched(bundled, sample_wa
 def test_adapted_to_tunes_a_copy_to_all_the_recordings(bundled, sample_waves):
     before = {k: v.clone() for k, v in bundled.model.state_dict().items()}
     plain = Transcriber(bundled)
-    tuned = plain.adapted_to(sample_waves, FEW_STEPS)
+    steps_seen = []
+    tuned = plain.adapted_to(sample_waves, FEW_STEPS, on_step=steps_seen.append)
+    assert steps_seen == [1, 2]  # progress hears every step
     assert tuned.loaded.model is not bundled.model and tuned.loaded.tokenizer is bundled.tokenizer
     feats = [plain.heard(wave)[0] for wave in sample_waves]
     assert mean_loss(tuned.loaded.model, feats, FEW_STEPS) < mean_loss(
