@@ -91,8 +91,9 @@ AdaptOption = Annotated[
 ]
 AdaptSpeakerHelp = (
     "tune one copy of the model to all of them at once (no transcripts needed) and decode "
-    "them with it: for many recordings of one voice or microphone, short commands above all; "
-    "it did not help sentence readers on dev. Not with --adapt."
+    "them with it: for many short recordings of one voice or microphone; it can also make a "
+    "speaker's steady confusion surer (README), so check it on a few labelled recordings. "
+    "Greedy or --vocab, not with an LM nor with --adapt."
 )
 HotwordBonusOption = Annotated[
     float | None, typer.Option("--hotword-bonus", help="Log-score bonus per hotword (default 5).")
