@@ -143,6 +143,7 @@ def evaluate_manifest(
         raise AsrError(str(manifest), f"no utterance has the key '{group_by}' to group by")
     rate = transcriber.settings.sample_rate
     hypotheses: list = [None] * len(utterances)
+    plotted = [transcriber] * min(plots if plot_dir else 0, len(utterances))
     audio_seconds, decode_seconds = 0.0, 0.0
     with Progress(console=_STDERR, transient=True) as bar:
         task = bar.add_task("decoding", total=len(utterances))
@@ -160,6 +161,8 @@ def evaluate_manifest(
                 wave = waves.pop(i) if waves else load_audio(utterances[i].audio, rate)
                 started = time.perf_counter()
                 hypotheses[i] = decoder.transcribe_wave(wave)
+                if i < len(plotted):
+                    plotted[i] = decoder
                 decode_seconds += time.perf_counter() - started
                 audio_seconds += wave.shape[-1] / rate
                 bar.advance(task)
@@ -180,8 +183,8 @@ def evaluate_manifest(
         write_report(report, utterances, refs, hyps)
     if trn_dir:
         write_trn(trn_dir, utterances, refs, hyps)
-    if plot_dir:
-        plot_utterances(transcriber, utterances[:plots], plot_dir)
+    if plot_dir:  # drawn as decoded: with its speaker's tuned copy where adapting
+        plot_utterances(plotted, utterances[:plots], plot_dir)
     return scores
 
 
@@ -210,20 +213,22 @@ def compare_scores(scores: Scores, baseline: Scores) -> dict:
 
 
 def plot_utterances(transcriber, utterances, out_dir: str | Path) -> list[Path]:
-    """Posteriogram and alignment PNG per utterance, named after its position."""
+    """Posteriogram and alignment PNG per utterance, named after its position. `transcriber`
+    decodes them all, or is a list of one per utterance (each speaker's tuned copy)."""
     from asr.plots import plot_alignment
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for index, utt in enumerate(utterances):
-        wave = load_audio(utt.audio, transcriber.settings.sample_rate)
-        log_probs = transcriber.log_probs(wave)
-        hyp = transcriber.decode_log_probs(log_probs)
-        feats = transcriber.logmel(wave)
+    each = transcriber if isinstance(transcriber, list) else [transcriber] * len(utterances)
+    for index, (utt, decoder) in enumerate(zip(utterances, each, strict=True)):
+        wave = load_audio(utt.audio, decoder.settings.sample_rate)
+        log_probs = decoder.log_probs(wave)
+        hyp = decoder.decode_log_probs(log_probs)
+        feats = decoder.logmel(wave)
         paths.append(out / f"utt{index:03d}_{Path(utt.audio).stem}.png")
-        plot_alignment(feats, log_probs, transcriber.loaded.tokenizer, hyp, utt.text,
-                       transcriber.frame_seconds, paths[-1])  # fmt: skip
+        plot_alignment(feats, log_probs, decoder.loaded.tokenizer, hyp, utt.text,
+                       decoder.frame_seconds, paths[-1])  # fmt: skip
     return paths
 
 

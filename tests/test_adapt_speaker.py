@@ -186,3 +186,17 @@ def test_adapt_speaker_refusals(args, message):
     out = run("transcribe", SAMPLES_DIR / "sample1.wav", *args)
     assert out.exit_code == 1
     assert out.stderr.startswith(f"asr: error: {message}") and out.stderr.count("\n") == 1
+
+
+def test_eval_plots_each_utterance_as_its_speaker_copy_decoded_it(tmp_path, bundled, monkeypatch):
+    import asr.evaluate
+
+    drawn = {}
+    monkeypatch.setattr(asr.evaluate, "plot_utterances",
+                        lambda decoders, utts, out: drawn.update(decoders=decoders, utts=utts))  # fmt: skip
+    plain = Transcriber(bundled)
+    manifest = speakers_manifest(tmp_path, ["a", "b", "a"])
+    evaluate_manifest(plain, manifest, plot_dir=tmp_path, plots=3, adapt_speakers=FEW_STEPS)
+    first, second, third = drawn["decoders"]
+    assert len(drawn["utts"]) == 3 and plain not in (first, second, third)
+    assert first is third and first is not second  # one tuned copy per speaker
