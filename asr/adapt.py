@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
+from asr.manifest import padded_batches
+
 BATCH_FRAMES = 60_000  # feature frames (10 ms) per padded batch when tuning on many utterances
 
 
@@ -102,7 +104,9 @@ def tuned_weights(
             return {name: w.detach() for name, w in weights.items()}
         optimizer = torch.optim.Adam(weights.values(), lr=options.lr)
         # ordinary tensors even if made under inference mode
-        batches = [[f.clone() for f in batch] for batch in frame_batches(feats, batch_frames)]
+        order, lengths = list(range(len(feats))), [len(f) for f in feats]
+        batches = [[feats[i].clone() for i in batch]
+                   for batch in padded_batches(order, lengths, batch_frames)]  # fmt: skip
         for step in range(options.steps):
             optimizer.zero_grad()
             for batch in batches:
@@ -117,16 +121,3 @@ def tuned_weights(
             if on_step is not None:
                 on_step(step + 1)
     return {name: w.detach() for name, w in weights.items()}
-
-
-def frame_batches(feats: list[torch.Tensor], batch_frames: int) -> list[list[torch.Tensor]]:
-    """Consecutive utterances grouped so that each group's padded size (count times longest)
-    stays within `batch_frames`; an utterance longer than that is a group of its own."""
-    batches, batch, longest = [], [], 0
-    for f in feats:
-        if batch and max(longest, len(f)) * (len(batch) + 1) > batch_frames:
-            batches.append(batch)
-            batch, longest = [], 0
-        batch.append(f)
-        longest = max(longest, len(f))
-    return batches + [batch] if batch else batches

@@ -161,9 +161,9 @@ def evaluate_manifest(
                 wave = waves.pop(i) if waves else load_audio(utterances[i].audio, rate)
                 started = time.perf_counter()
                 hypotheses[i] = decoder.transcribe_wave(wave)
+                decode_seconds += time.perf_counter() - started
                 if i < len(plotted):
                     plotted[i] = decoder
-                decode_seconds += time.perf_counter() - started
                 audio_seconds += wave.shape[-1] / rate
                 bar.advance(task)
     refs = [utt.text for utt in utterances]

@@ -9,11 +9,12 @@ import torch
 from conftest import SAMPLES_DIR
 from test_cli import run
 
-from asr.adapt import AdaptOptions, adaptation_loss, frame_batches, tuned_weights
+from asr.adapt import AdaptOptions, adaptation_loss, tuned_weights
 from asr.bundled import BUNDLED_LM
 from asr.checkpoint import load_model
 from asr.confidence import CALIBRATION_KEY
 from asr.evaluate import evaluate_manifest
+from asr.manifest import padded_batches
 from asr.model_info import ADAPTED_KEY
 from asr.transcribe import Transcriber
 
@@ -41,12 +42,12 @@ def mean_loss(model, feats, options):
     return sum(losses) / len(losses)
 
 
-def test_frame_batches_bound_the_padded_size_and_keep_the_order():
-    feats = [torch.zeros(n, 2) for n in (5, 3, 9, 2, 20, 4)]
-    batches = frame_batches(feats, batch_frames=12)
-    assert [len(f) for batch in batches for f in batch] == [5, 3, 9, 2, 20, 4]
+def test_tuning_batches_bound_the_padded_size_and_keep_the_order():
+    lengths = [5, 3, 9, 2, 20, 4]  # tuned_weights batches feature frames with padded_batches
+    batches = padded_batches(list(range(len(lengths))), lengths, 12)
+    assert [i for batch in batches for i in batch] == list(range(len(lengths)))
     for batch in batches:
-        assert len(batch) == 1 or len(batch) * max(len(f) for f in batch) <= 12
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= 12
 
 
 def test_the_gradient_is_the_whole_sets_however_it_is_batched(bundled, sample_waves):
