@@ -146,3 +146,46 @@ def test_fsdd_recipe_takes_only_speechocean762_training_digit_strings(tmp_path):
     dev = {json.loads(line)["speaker"] for line in (work / "so762" / "dev.jsonl").open()}
     assert dev and {d["speaker"] for d in digits} == {f"{spk:04}" for spk in range(10)} - dev
     assert {d["text"] for d in digits} == {"zero three five one"}
+
+
+def _recording_asr(bin_dir: Path, log: Path) -> dict[str, str]:
+    """An environment whose `asr` only records its arguments, one call a line."""
+    bin_dir.mkdir()
+    fake = bin_dir / "asr"
+    fake.write_text(f'#!/usr/bin/env bash\necho "$*" >> "{log}"\n')
+    fake.chmod(0o755)
+    env = env_with_this_python()
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    return env
+
+
+def test_fsdd_recipe_trains_each_seed_and_averages_them(tmp_path):
+    work = tmp_path / "work"
+    (work / "exp" / "seed1").mkdir(parents=True)
+    (work / "exp" / "seed1" / "train_state.pt").write_bytes(b"")  # killed mid-run
+    log = tmp_path / "calls.txt"
+    env = _recording_asr(tmp_path / "bin", log)
+    result = subprocess.run(
+        ["bash", str(REPO / "recipes" / "fsdd" / "run.sh"), "--work", str(work),
+         "--seeds", "3", "--stage", "2", "--stop-stage", "3"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    trains = [c for c in calls if c.startswith("train ")]
+    assert len(trains) == 3
+    for seed, call in enumerate(trains):
+        assert f"--out {work}/exp/seed{seed} " in call and call.endswith(f"train.seed={seed}")
+    assert "--resume" in trains[1] and "--init" not in trains[1]
+    assert "--init asr/models/default.safetensors" in trains[0] and "--resume" not in trains[0]
+    soups = [c for c in calls if c.startswith("average ")]
+    bests = " ".join(f"{work}/exp/seed{seed}/best.safetensors" for seed in range(3))
+    assert soups == [f"average {bests} --out {work}/exp/model.safetensors"]
+
+
+@pytest.mark.parametrize("seeds", ["0", "two"])
+def test_fsdd_recipe_refuses_a_seed_count_below_one(seeds, tmp_path):
+    result = run_bash(REPO / "recipes" / "fsdd" / "run.sh", "--work", str(tmp_path / "w"),
+                      "--seeds", seeds)  # fmt: skip
+    assert result.returncode == 2 and "--seeds must be" in result.stderr
+    assert not (tmp_path / "w").exists()
