@@ -853,5 +853,16 @@ def serve(
     uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
 
 
+def _join_summary_lines(typer_app: typer.Typer) -> None:
+    """`asr --help` lists each command by its docstring's first paragraph, but typer keeps
+    that paragraph's line breaks, which cut the listing mid-sentence: join them."""
+    for info in typer_app.registered_commands:
+        if info.short_help is None and info.callback is not None:
+            summary = (inspect.getdoc(info.callback) or "").split("\n\n")[0]
+            info.short_help = " ".join(summary.split())
+
+
+_join_summary_lines(app)
+
 if __name__ == "__main__":
     app()

@@ -21,6 +21,16 @@ def run(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
+def test_help_lists_each_command_by_its_whole_summary():
+    result = runner.invoke(app, ["--help"], terminal_width=400, env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    listed = {line.strip(" │").split(None, 1)[0]: line.strip(" │").split(None, 1)[1].strip()
+              for line in result.output.splitlines() if line.startswith("│ ")}  # fmt: skip
+    assert {"transcribe", "eval", "train", "live"} <= set(listed)
+    assert listed["eval"].endswith("error counts and real-time factor.")
+    assert listed["serve"].endswith("captions the browser's microphone.")
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="issue 3 is open: the bundled model is under-trained (held-out-voice CER about 0.3) "
