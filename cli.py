@@ -839,18 +839,18 @@ def serve(
 ):
     """Live captions over WebSocket (/ws), file transcription over HTTP (POST /transcribe),
     and a web page at / that captions the browser's microphone."""
-    import uvicorn
-
     from asr.bundled import STREAMING_MODEL
-    from asr.server import Limits, build_app
+    from asr.server import Limits, build_app, listening_socket
+    from asr.server import serve as serve_app
     from asr.streaming import EndpointRules, Recognizer
 
+    sock = listening_socket(host, port)
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     options = decoding.options(model)
     check_alternatives(alternatives, True, options)  # the server speaks JSON
     recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, options, alternatives)
     limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
-    uvicorn.run(build_app(recognizer, limits), host=host, port=port, log_level="warning")
+    serve_app(build_app(recognizer, limits), sock)
 
 
 def _join_summary_lines(typer_app: typer.Typer) -> None:

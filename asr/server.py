@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,32 @@ def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
         Route("/", page), Route("/transcribe", transcribe, methods=["POST"]),
         WebSocketRoute("/ws", captions),
     ])  # fmt: skip
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before the model loads and before uvicorn starts, so that a
+    taken port or an unknown host is one `asr: error:` line at once (uvicorn would log its
+    own and exit 3)."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if not 0 <= port <= 65535:
+        raise AsrError(where, "a port is a number from 0 to 65535")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        sock.bind((host, port))
+        sock.listen()
+    except OSError as exc:
+        sock.close()
+        raise AsrError(where, (exc.strerror or str(exc)).lower()) from None
+    return sock
+
+
+def serve(app: Starlette, sock: socket.socket) -> None:
+    """Run `app` on an already bound socket until interrupted."""
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
 def _client_rate(ws: WebSocket, default: int) -> int:

@@ -1,6 +1,7 @@
 """`asr serve` through Starlette's test client: events equal `asr live`, limits, bad frames."""
 
 import json
+import socket
 
 import numpy as np
 import pytest
@@ -138,3 +139,25 @@ def test_served_finals_and_uploads_list_alternatives_as_live_does(rec, tmp_path)
     answer = client.post("/transcribe", content=path.read_bytes()).json()
     offline = listing.transcribe_file(path)
     assert [a["text"] for a in answer["alternatives"]] == [a.text for a in offline.alternatives]
+
+
+def test_a_taken_port_or_unknown_host_is_one_line_before_the_model_loads(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    taken = socket.create_server(("127.0.0.1", 0))
+    port = taken.getsockname()[1]
+    missing_model = tmp_path / "none.safetensors"  # never read: the bind fails first
+    runner = CliRunner()
+    try:
+        for args, message in [
+            (["--port", str(port)], f"asr: error: 127.0.0.1:{port}: address already in use"),
+            (["--port", "70000"], "asr: error: 127.0.0.1:70000: a port is a number from 0"),
+            (["--host", "no-such-host.invalid"], "asr: error: no-such-host.invalid:8000: "),
+        ]:
+            result = runner.invoke(app, ["serve", "--model", str(missing_model), *args])
+            assert result.exit_code == 1, result.output
+            assert result.output.startswith(message) and result.output.count("\n") == 1
+    finally:
+        taken.close()
