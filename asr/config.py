@@ -100,9 +100,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raise AsrError(str(path), f"invalid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise AsrError(str(path), "config must be a mapping of sections")
-    for item in overrides or []:
+    config = config_from_dict(data, str(path))
+    if not overrides:
+        return config
+    for item in overrides:
         apply_override(data, item)
-    return config_from_dict(data, str(path))
+    return config_from_dict(data, "--set")  # the file was fine: the error is an override's
 
 
 def apply_override(data: dict, item: str) -> None:

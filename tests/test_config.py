@@ -31,8 +31,9 @@ def test_overrides_and_int_to_float(tmp_path):
     cfg = load_config(path, ["train.epochs=3", "model.encoder=gru", "augment.speeds=[1.0]"])
     assert cfg.train.lr == 1.0 and isinstance(cfg.train.lr, float)
     assert (cfg.train.epochs, cfg.model.encoder, cfg.augment.speeds) == (3, "gru", [1.0])
-    with pytest.raises(AsrError, match="unknown config key 'train.nope'"):
+    with pytest.raises(AsrError, match="unknown config key 'train.nope'") as err:
         load_config(path, ["train.nope=1"])
+    assert err.value.where == "--set"  # the file is fine: the override is to blame
     with pytest.raises(AsrError, match="expected KEY=VALUE"):
         load_config(path, ["train.epochs"])
 
@@ -46,8 +47,17 @@ def test_exponent_without_a_dot_is_a_float():
     """YAML 1.1 reads `5e-4` as a string; as a float field it means 0.0005."""
     cfg = load_config("configs/blstm.yaml", ["train.lr=5e-4"])
     assert cfg.train.lr == 5e-4
-    with pytest.raises(AsrError, match="must be float"):
+    with pytest.raises(AsrError, match="must be float") as err:
         load_config("configs/blstm.yaml", ["train.lr=fast"])
+    assert err.value.where == "--set"
+
+
+def test_a_bad_file_is_blamed_even_with_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  epochs: many\n")
+    with pytest.raises(AsrError, match="'train.epochs' must be int") as err:
+        load_config(path, ["train.lr=1e-3"])
+    assert err.value.where == str(path)
 
 
 def test_the_augmentation_warp_range_is_a_config_key(tmp_path):
