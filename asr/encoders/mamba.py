@@ -1,15 +1,18 @@
 """Mamba: stacked selective state-space blocks; causal, so it streams one frame at a time.
 
-Built on mambapy (pure PyTorch, runs on the CPU, parallel scan for training and a recurrent
-`step` for inference) rather than a hand-written scan: the same blocks serve `forward` and
-`step`, so streaming matches offline by construction. The scan is parallel over time, so
-truncated BPTT does not apply and `tbptt_frames` is ignored.
+Built on mambapy (pure PyTorch, runs on the CPU) rather than a hand-written scan: its
+parallel scan serves `forward`. `step` runs the same blocks' weights over a whole chunk at
+once (`_mixer_chunk`: mambapy's own `step` takes one frame at a time, 2-3x slower when
+streaming); tests/test_streaming.py holds the two to the same output under any chunking.
+The scan is parallel over time, so truncated BPTT does not apply and `tbptt_frames` is
+ignored.
 """
 
 from __future__ import annotations
 
 import torch
-from mambapy.mamba import Mamba, MambaConfig
+import torch.nn.functional as F
+from mambapy.mamba import Mamba, MambaBlock, MambaConfig
 from torch import nn
 
 D_STATE = 16  # SSM state size per channel (the Mamba paper's N)
@@ -46,14 +49,40 @@ class MambaEncoder(nn.Module):
         )
 
     def step(self, chunk: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
-        """chunk: (B, T, C) -> (B, T, H), new state; frame by frame (`state` is not modified)."""
-        ssm, conv = state
-        caches = list(zip(ssm.unbind(0), conv.unbind(0), strict=True))
-        x, outputs = self.proj(chunk), []
-        for t in range(x.shape[1]):
-            y, caches = self.mamba.step(x[:, t], caches)
-            outputs.append(y)
-        if not outputs:
+        """chunk: (B, T, C) -> (B, T, H), new state (`state` is not modified)."""
+        x = self.proj(chunk)
+        if x.shape[1] == 0:
             return x.new_zeros(x.shape[0], 0, self.output_dim), state
-        new_state = (torch.stack([h for h, _ in caches]), torch.stack([c for _, c in caches]))
-        return self.norm(torch.stack(outputs, dim=1)), new_state
+        ssm_states, conv_inputs = [], []
+        for layer, h, inputs in zip(self.mamba.layers, *state, strict=True):
+            y, h, inputs = _mixer_chunk(layer.mixer, layer.norm(x), h, inputs)
+            x = y + x
+            ssm_states.append(h)
+            conv_inputs.append(inputs)
+        return self.norm(x), (torch.stack(ssm_states), torch.stack(conv_inputs))
+
+
+def _mixer_chunk(block: MambaBlock, x: torch.Tensor, h: torch.Tensor, inputs: torch.Tensor):
+    """mambapy's MambaBlock.step over a chunk of T frames at once: x (B, T, D), SSM state h
+    (B, ED, N), the last D_CONV - 1 conv inputs (B, ED, D_CONV - 1) -> (B, T, D), h, inputs.
+
+    Why not call step T times: a 160 ms chunk is 4 frames through 3 blocks, and each step is a
+    dozen small matrix products; here every projection runs once on all T frames, and only the
+    state update h = exp(delta A) h + delta B x stays frame by frame."""
+    u, z = block.in_proj(x).chunk(2, dim=-1)  # (B, T, ED) each
+    window = torch.cat([inputs, u.transpose(1, 2)], dim=2)  # (B, ED, D_CONV - 1 + T)
+    conv = F.conv1d(window, block.conv1d.weight, block.conv1d.bias, groups=block.config.d_inner)
+    u = F.silu(conv.transpose(1, 2))  # (B, T, ED): the causal conv, as step computes it
+    cfg = block.config
+    delta, b, c = block.x_proj(u).split([cfg.dt_rank, cfg.d_state, cfg.d_state], dim=-1)
+    delta, b, c = block._apply_layernorms(delta, b, c)
+    delta = F.softplus(block.dt_proj(delta))  # (B, T, ED)
+    decay = torch.exp(delta.unsqueeze(-1) * -torch.exp(block.A_log.float()))  # (B, T, ED, N)
+    drive = delta.unsqueeze(-1) * b.unsqueeze(2) * u.unsqueeze(-1)  # (B, T, ED, N)
+    states = []
+    for t in range(u.shape[1]):
+        h = decay[:, t] * h + drive[:, t]
+        states.append(h)
+    y = (torch.stack(states, dim=1) @ c.unsqueeze(-1)).squeeze(-1) + block.D.float() * u
+    out = block.out_proj(y * F.silu(z))
+    return out, h, window[:, :, window.shape[2] - (D_CONV - 1) :]
