@@ -23,9 +23,14 @@ from torch import nn
 
 from asr.checkpoint import load_model
 from asr.confidence import CALIBRATION_KEY
+from asr.errors import AsrError
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
 from asr.onnx_runtime import FORMAT
+
+# Tracing unrolls Python loops at the example's length: mambapy's parallel scan loops over
+# log2(frames), so a traced Mamba gives wrong numbers or fails at any other length.
+EXPORTABLE = ("blstm", "gru")
 
 
 class ConvLogMel(nn.Module):
@@ -93,6 +98,10 @@ def _export(module, args, path, inputs, outputs, dynamic) -> None:
 def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = False) -> list[Path]:
     """Export a model file (default: the bundled one) to an ONNX folder -> files written."""
     loaded = load_model(model_path)
+    if loaded.config.model.encoder not in EXPORTABLE:
+        raise AsrError(str(model_path or "default"),
+                       f"asr export takes {' and '.join(EXPORTABLE)} encoders, not "
+                       f"{loaded.config.model.encoder} (its scan traces to a fixed length)")  # fmt: skip
     model = loaded.model.eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

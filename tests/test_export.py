@@ -223,3 +223,13 @@ def test_asr_adapt_refuses_an_exported_folder(exported):
     assert proc.returncode == 1 and not (tmp / "me.safetensors").exists()
     assert proc.stderr.strip() == (f"asr: error: {tmp / 'onnx'}: exported models keep their "
                                    "weights; adapt the model file they came from")  # fmt: skip
+
+
+def test_a_mamba_model_is_refused_before_anything_is_written(tmp_path):
+    """Tracing fixes the scan's loop at the example's length: the graph would be wrong."""
+    model, cfg = tiny("mamba")
+    save_model(tmp_path / "m.safetensors", model, cfg, TOK, FeatureStats.identity(80))
+    with pytest.raises(AsrError, match="takes blstm and gru encoders, not mamba") as err:
+        export(tmp_path / "m.safetensors", tmp_path / "onnx")
+    assert err.value.where == str(tmp_path / "m.safetensors")
+    assert not (tmp_path / "onnx").exists()
