@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import os
+import sys
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +115,11 @@ def is_export(model, *settled) -> bool:
 
 
 def subtitle_dirs(srt: Path | None, vtt: Path | None) -> dict[str, Path]:
-    """--srt/--vtt -> {file suffix: folder} for asr.subtitles.write_subtitles."""
-    return {suffix: d for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
+    """--srt/--vtt -> {file suffix: folder} for asr.subtitles.write_subtitles, each folder
+    made now, before any decoding (a file in its place is an error at once)."""
+    from asr.outputs import output_folder
+
+    return {suffix: output_folder(d) for suffix, d in ((".srt", srt), (".vtt", vtt)) if d}
 
 
 @dataclass(frozen=True)
@@ -286,7 +291,8 @@ def fail(message: str, code: int = 1):
 
 
 def user_errors(command):
-    """Turn AsrError (and Ctrl-C) into one line on stderr and exit 1 instead of a traceback."""
+    """Turn AsrError, OSError (and Ctrl-C) into one line on stderr and exit 1 instead of a
+    traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -296,6 +302,14 @@ def user_errors(command):
             return command(*args, **kwargs)
         except AsrError as err:
             fail(str(err))
+        except BrokenPipeError:  # `asr ... | head`: the reader has gone; end quietly, as cat does
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
+        except OSError as err:  # a write the checks up front could not foresee (disk full)
+            from asr.outputs import reason
+
+            where = err.filename2 or err.filename  # a rename names its destination second
+            fail(f"{where}: {reason(err)}" if where else reason(err))
         except KeyboardInterrupt:
             fail("interrupted", code=130)
 
@@ -329,12 +343,16 @@ def transcribe(
     from asr.errors import AsrError
     from asr.many_files import transcribe_files
 
-    subtitles = subtitle_dirs(srt, vtt)
-    if subtitles or ctm:
+    if srt or vtt or ctm:
         stems = [p.stem for p in audio]
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
             fail(f"--srt/--vtt/--ctm: two inputs are named {clash}; their outputs would collide")
+    subtitles = subtitle_dirs(srt, vtt)
+    if ctm:
+        from asr.outputs import output_file
+
+        output_file(ctm)
     check_alternatives(alternatives, json_output, decoding.options(model))
     transcriber = load_transcriber(model, decoding, alternatives, vtln, adapt, adapt_speaker)
     if adapt_speaker:

@@ -173,7 +173,9 @@ def align_manifest(
     from asr.checkpoint import atomic_write
     from asr.errors import AsrError
     from asr.manifest import read_manifest
+    from asr.outputs import output_file
 
+    output_file(out)
     utterances = read_manifest(manifest)
     lines, scored = [], []
     for utt in utterances if progress is None else progress(utterances):
@@ -190,6 +192,5 @@ def align_manifest(
         if drop_below is None or score >= drop_below:
             lines.append(json.dumps(entry, ensure_ascii=False))
         scored.append((score, utt, error))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, ("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
     return sorted(scored, key=lambda pair: pair[0])

@@ -13,6 +13,7 @@ import torch
 
 from asr.checkpoint import SNAPSHOT_FOLDER, LoadedModel, load_model, save_model, snapshot_files
 from asr.errors import AsrError
+from asr.outputs import output_file
 
 
 def expand_runs(sources: list[str | Path], last: int | None = None) -> list[Path]:
@@ -38,6 +39,7 @@ def average_models(paths: list[str | Path], out: str | Path, half: bool = False)
     `half` stores the result's weights as float16 (half the file)."""
     if not paths:
         raise AsrError(str(out), "nothing to average (no model files given)")
+    output_file(out)
     first = load_model(paths[0])
     total = {k: v.double().clone() for k, v in first.model.state_dict().items()}
     for path in paths[1:]:

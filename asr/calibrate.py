@@ -26,6 +26,7 @@ from asr.confidence import (
 )
 from asr.errors import AsrError
 from asr.manifest import read_checked_manifest
+from asr.outputs import output_file
 from asr.text import normalize_text
 from asr.transcribe import Transcriber
 
@@ -80,6 +81,7 @@ def calibrate(
 ) -> list[Fit]:
     """Fit greedy (and, with `beam`, beam-search) calibration on `manifest` (its first
     `max_utts` utterances if set); write `out`, which may be `model` itself."""
+    output_file(out)
     utterances = read_checked_manifest(manifest)
     utterances = utterances[:max_utts] if max_utts else utterances
     loaded = load_model(model)

@@ -20,6 +20,7 @@ from asr.checkpoint import save_model
 from asr.confidence import CALIBRATION_KEY
 from asr.errors import AsrError
 from asr.model_info import ADAPTED_KEY
+from asr.outputs import output_file
 from asr.transcribe import Transcriber
 
 
@@ -44,6 +45,7 @@ def adapt_model_file(
     written. The copy keeps no confidence calibration: that was fitted to the stored weights,
     and tuned weights are surer of every word, right or wrong. `on_step(n)` hears after each
     of `options.steps` tuning steps."""
+    output_file(out)
     options = options or AdaptOptions()
     transcriber = Transcriber.from_file(model)
     waves = [transcriber.load_wave(path) for path in audio]

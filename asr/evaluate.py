@@ -16,6 +16,7 @@ from asr.audio import load_audio
 from asr.confidence import auroc, calibration_error, right_words
 from asr.errors import AsrError
 from asr.manifest import read_checked_manifest
+from asr.outputs import output_file, output_folder
 from asr.significance import Interval, compare, wer_interval
 from asr.text import normalize_text
 
@@ -137,6 +138,11 @@ def evaluate_manifest(
     of the first `plots` utterances. `adapt_speakers` decodes each speaker's utterances with a
     copy of the model tuned to all of them (Transcriber.adapted_to)."""
     utterances = read_checked_manifest(manifest)  # a bad file stops it before, not during
+    if report:  # a bad destination stops it before decoding, not after
+        output_file(report)
+    for folder in (trn_dir, plot_dir):
+        if folder:
+            output_folder(folder)
     if adapt_speakers and not any(speaker_of(u) for u in utterances):
         raise AsrError(str(manifest), "no utterance names a speaker to adapt to")
     if group_by and not any(group_by in u.extra for u in utterances):

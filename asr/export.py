@@ -27,6 +27,7 @@ from asr.errors import AsrError
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
 from asr.onnx_runtime import FORMAT
+from asr.outputs import output_folder
 
 # Tracing unrolls Python loops at the example's length: mambapy's parallel scan loops over
 # log2(frames), so a traced Mamba gives wrong numbers or fails at any other length.
@@ -103,8 +104,7 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
                        f"asr export takes {' and '.join(EXPORTABLE)} encoders, not "
                        f"{loaded.config.model.encoder} (its scan traces to a fixed length)")  # fmt: skip
     model = loaded.model.eval()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     settings = loaded.config.features
     written = [out / "features.onnx", out / "model.onnx"]
     wave = torch.randn(settings.sample_rate) * 0.1

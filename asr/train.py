@@ -81,6 +81,8 @@ def train(
     """
     cfg = config.train
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():  # before reading hours of audio for the statistics
+        raise AsrError(str(out), "is a file; expected a folder for the training run")
     ranks = Distributed.from_env()
     show_progress = show_progress and ranks.main
     torch.set_num_threads(cfg.num_threads)

@@ -1,0 +1,41 @@
+"""Output destinations, checked before the work that fills them.
+
+Why: a report path that names a folder, or a subtitle folder whose name a file already holds,
+should stop a command at once with one line, not after an hour of decoding, and never with a
+traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from asr.errors import AsrError
+
+
+def output_folder(path: str | Path) -> Path:
+    """Create the folder `path` (and its parents) if need be; a file in its place is an error."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise AsrError(str(path), "is a file; expected a folder to write into")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise AsrError(str(path), f"cannot create the folder ({reason(err)})") from None
+    return path
+
+
+def output_file(path: str | Path) -> Path:
+    """Make sure the file `path` can be written: its folder exists (created if need be) and no
+    folder holds its name. The file itself is not created."""
+    path = Path(path)
+    if path.is_dir():
+        raise AsrError(str(path), "is a folder; expected a file name to write")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise AsrError(str(path), f"{path.parent} is a file, not a folder")
+    output_folder(path.parent)
+    return path
+
+
+def reason(err: OSError) -> str:
+    """An OSError's message without its errno and file names: 'permission denied'."""
+    return (err.strerror or str(err)).lower()
