@@ -306,10 +306,10 @@ def user_errors(command):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(141) from None
         except OSError as err:  # a write the checks up front could not foresee (disk full)
-            from asr.outputs import reason
+            from asr.errors import os_reason
 
             where = err.filename2 or err.filename  # a rename names its destination second
-            fail(f"{where}: {reason(err)}" if where else reason(err))
+            fail(f"{where}: {os_reason(err)}" if where else os_reason(err))
         except KeyboardInterrupt:
             fail("interrupted", code=130)
 

@@ -13,3 +13,8 @@ class AsrError(Exception):
         # Picklable, so an error raised in a worker process (decoding ahead, batch workers)
         # reaches the CLI as the same one line instead of breaking the process pool.
         return type(self), (self.where, self.reason)
+
+
+def os_reason(err: OSError) -> str:
+    """An OSError's message without its errno and file names: 'permission denied'."""
+    return (err.strerror or str(err)).lower()

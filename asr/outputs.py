@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asr.errors import AsrError
+from asr.errors import AsrError, os_reason
 
 
 def output_folder(path: str | Path) -> Path:
@@ -20,7 +20,7 @@ def output_folder(path: str | Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise AsrError(str(path), f"cannot create the folder ({reason(err)})") from None
+        raise AsrError(str(path), f"cannot create the folder ({os_reason(err)})") from None
     return path
 
 
@@ -34,8 +34,3 @@ def output_file(path: str | Path) -> Path:
         raise AsrError(str(path), f"{path.parent} is a file, not a folder")
     output_folder(path.parent)
     return path
-
-
-def reason(err: OSError) -> str:
-    """An OSError's message without its errno and file names: 'permission denied'."""
-    return (err.strerror or str(err)).lower()

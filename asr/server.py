@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from asr.errors import AsrError
+from asr.errors import AsrError, os_reason
 from asr.live import Captioner, Event
 from asr.streaming import Recognizer
 
@@ -106,7 +106,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.listen()
     except OSError as exc:
         sock.close()
-        raise AsrError(where, (exc.strerror or str(exc)).lower()) from None
+        raise AsrError(where, os_reason(exc)) from None
     return sock
 
 
