@@ -273,6 +273,7 @@ def beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus
     """BeamOptions from the decoding flags, or None for greedy decoding."""
     if beam < 0:
         fail(f"--beam: must be 0 (greedy) or more, not {beam}")
+    # past asr.beam.MAX_BEAM, BeamOptions refuses it in one line
     if not beam and lm is None and vocab is None and hotwords is None:
         return None
     from asr.beam import BeamOptions

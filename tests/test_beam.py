@@ -7,10 +7,11 @@ import sys
 
 import pytest
 import torch
+from conftest import SAMPLES_DIR
 from test_decoding import TOK, log_probs_for
 from test_streaming import noise, recognizer
 
-from asr.beam import BeamDecoder, BeamOptions, lm_vocabulary
+from asr.beam import MAX_BEAM, BeamDecoder, BeamOptions, lm_vocabulary
 from asr.checkpoint import save_model
 from asr.decoding import greedy_decode
 from asr.errors import AsrError
@@ -205,3 +206,19 @@ def test_a_transcriber_with_its_own_search_shares_the_model_not_the_search():
     assert twin.loaded is beam.loaded and twin.beam.decoder.decoder is not beam.beam.decoder.decoder
     wave = noise(24000, seed=9)
     assert twin.transcribe_wave(wave) == beam.transcribe_wave(wave)
+
+
+def test_a_beam_past_the_memory_bound_is_refused_in_one_line():
+    """Memory grows with the beam (10 million was killed for memory): refuse it up front."""
+    assert BeamOptions(beam=MAX_BEAM).beam == MAX_BEAM
+    for beam in (0, MAX_BEAM + 1):
+        with pytest.raises(AsrError, match=f"must be from 1 to {MAX_BEAM}"):
+            BeamOptions(beam=beam)
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    sample = SAMPLES_DIR / "sample1.wav"
+    result = CliRunner().invoke(app, ["transcribe", str(sample), "--beam", "10000000"])
+    assert result.exit_code == 1
+    assert result.output.startswith("asr: error: --beam: must be from 1 to")
