@@ -85,8 +85,69 @@ class Config:
 
 
 def config_from_dict(data: dict, where: str = "config") -> Config:
-    """Build a Config, rejecting unknown keys and wrong types with the dotted key in the message."""
-    return _build(Config, data or {}, where, prefix="")
+    """Build a Config, rejecting unknown keys, wrong types and values out of range with the
+    dotted key in the message."""
+    config = _build(Config, data or {}, where, prefix="")
+    _check_ranges(config, where)
+    return config
+
+
+# Values outside these ranges fail deep inside torch with a traceback, or quietly train
+# nothing (a gradient clipped to 0, zero epochs): each is refused with its key instead.
+_AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
+_POSITIVE = (lambda v: v > 0, "more than 0")
+_NOT_NEGATIVE = (lambda v: v >= 0, "0 or more")
+_SHARE = (lambda v: 0 <= v <= 1, "from 0 to 1")
+_RANGE = (lambda v: len(v) == 2 and v[0] <= v[1], "a [low, high] pair")
+_RULES = {
+    "features.sample_rate": _AT_LEAST_1,
+    "features.n_mels": _AT_LEAST_1,
+    "features.win_ms": _POSITIVE,
+    "features.hop_ms": _POSITIVE,
+    "model.frontend_channels": _AT_LEAST_1,
+    "model.hidden": _AT_LEAST_1,
+    "model.layers": _AT_LEAST_1,
+    "model.dropout": (lambda v: 0 <= v < 1, "from 0 to under 1"),
+    "augment.speeds": (lambda v: len(v) > 0 and min(v) > 0, "a list of speeds over 0"),
+    "augment.gain_db": _RANGE,
+    "augment.noise_prob": _SHARE,
+    "augment.snr_db": _RANGE,
+    "augment.reverb_prob": _SHARE,
+    "augment.bandlimit_prob": _SHARE,
+    "augment.warp": (lambda v: _RANGE[0](v) and v[0] > 0, "a [low, high] pair over 0"),
+    "augment.freq_masks": _NOT_NEGATIVE,
+    "augment.freq_width": _NOT_NEGATIVE,
+    "augment.time_masks": _NOT_NEGATIVE,
+    "augment.time_width": _SHARE,
+    "train.epochs": _AT_LEAST_1,
+    "train.max_steps": _NOT_NEGATIVE,
+    "train.batch_seconds": _POSITIVE,
+    "train.lr": _POSITIVE,
+    "train.weight_decay": _NOT_NEGATIVE,
+    "train.warmup_steps": _NOT_NEGATIVE,
+    "train.grad_clip": _POSITIVE,
+    "train.tbptt_frames": _NOT_NEGATIVE,
+    "train.delay_penalty": _NOT_NEGATIVE,
+    "train.num_threads": _AT_LEAST_1,
+    "train.workers": _NOT_NEGATIVE,
+    "train.valid_max_utts": _NOT_NEGATIVE,
+    "train.valid_every": _NOT_NEGATIVE,
+    "train.checkpoint_every": _AT_LEAST_1,
+    "train.keep_snapshots": _NOT_NEGATIVE,
+}
+
+
+def _check_ranges(config: Config, where: str) -> None:
+    for key, (fits, wanted) in _RULES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(config, section), name)
+        if not fits(value):
+            raise AsrError(where, f"'{key}' must be {wanted}, not {value!r}")
+    features = config.features
+    if features.hop_length < 1 or features.win_length < features.hop_length:
+        raise AsrError(where, f"'features.win_ms' {features.win_ms} and 'features.hop_ms' "
+                       f"{features.hop_ms} give a window of {features.win_length} samples and "
+                       f"a hop of {features.hop_length}: the hop must be from 1 sample to the window")  # fmt: skip
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

@@ -66,3 +66,31 @@ def test_the_augmentation_warp_range_is_a_config_key(tmp_path):
     assert load_config(path).augment.warp == [0.8, 1.2]
     assert load_config(path, ["augment.warp=[1.0, 1.0]"]).augment.warp == [1.0, 1.0]
     assert Config().augment.warp == [0.88, 1.12]
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("train.batch_seconds=0", "train.batch_seconds"),  # trained one utterance a step
+        ("train.epochs=0", "train.epochs"),  # trained nothing and said so only as WER inf
+        ("train.grad_clip=-1", "train.grad_clip"),  # clipped every gradient to nothing
+        ("train.lr=-1", "train.lr"),
+        ("model.dropout=2", "model.dropout"),
+        ("model.hidden=0", "model.hidden"),
+        ("features.n_mels=0", "features.n_mels"),
+        ("augment.warp=[1.2, 0.8]", "augment.warp"),
+        ("augment.noise_prob=1.5", "augment.noise_prob"),
+        ("augment.speeds=[]", "augment.speeds"),
+    ],
+)
+def test_a_value_out_of_range_is_refused_with_its_key(override, key):
+    with pytest.raises(AsrError, match=f"'{key}' must be") as err:
+        load_config("configs/gru.yaml", [override])
+    assert err.value.where == "--set"
+
+
+def test_a_hop_under_one_sample_or_over_the_window_is_refused():
+    for hop in ("0.01", "30"):
+        with pytest.raises(AsrError, match="the hop must be from 1 sample to the window"):
+            load_config("configs/gru.yaml", [f"features.hop_ms={hop}"])
+    assert load_config("configs/gru.yaml", ["features.hop_ms=25"]).features.hop_ms == 25
