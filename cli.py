@@ -291,6 +291,12 @@ def fail(message: str, code: int = 1):
     raise typer.Exit(code)
 
 
+def check_flag(ok: bool, flag: str, wanted: str, value: float) -> None:
+    """A numeric flag out of its range is one line, before any work."""
+    if not ok:
+        fail(f"{flag}: must be {wanted}, not {value:g}")
+
+
 def user_errors(command):
     """Turn AsrError, OSError (and Ctrl-C) into one line on stderr and exit 1 instead of a
     traceback."""
@@ -597,6 +603,7 @@ def align(
         fail(f"{source}: give the transcript file after the audio (or a .jsonl manifest)")
     if model is not None and is_onnx_folder(model):
         fail(f"{model}: asr align needs a model file, not an exported folder")
+    check_flag(0 <= below <= 1, "--below", "from 0 to 1 (an align_score)", below)
     transcriber = Transcriber.from_file(model)
     if manifest_mode:
         from rich.console import Console
@@ -714,8 +721,8 @@ def live(
     if list_devices:
         typer.echo(live_audio.list_devices())
         return
-    if chunk_ms <= 0:
-        fail(f"--chunk-ms: must be positive, not {chunk_ms:g}")
+    check_flag(chunk_ms > 0, "--chunk-ms", "positive", chunk_ms)
+    check_flag(endpoint_ms > 0, "--endpoint-ms", "positive", endpoint_ms)
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     settled = decoding.settled(model)
     beam = beam_options(*settled)
@@ -863,6 +870,9 @@ def serve(
     from asr.server import serve as serve_app
     from asr.streaming import EndpointRules, Recognizer
 
+    check_flag(endpoint_ms > 0, "--endpoint-ms", "positive", endpoint_ms)
+    check_flag(max_connections >= 1, "--max-connections", "at least 1", max_connections)
+    check_flag(idle_timeout > 0, "--idle-timeout", "positive", idle_timeout)
     sock = listening_socket(host, port)
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     options = decoding.options(model)

@@ -56,6 +56,9 @@ class BeamOptions:
         if not 1 <= self.beam <= MAX_BEAM:
             raise AsrError("--beam", f"must be from 1 to {MAX_BEAM} for a beam search, not "
                            f"{self.beam} (0 on the command line: greedy)")  # fmt: skip
+        for name in ("lm_weight", "word_bonus", "hotword_bonus"):  # inf or nan: empty output
+            if not math.isfinite(getattr(self, name)):
+                raise AsrError("--" + name.replace("_", "-"), "must be a finite number")
 
 
 def bundled_decoding() -> BeamOptions:

@@ -1,5 +1,5 @@
-"""Output destinations: a bad one is one line before any work, and an OSError that slips
-past the checks is still one line, never a traceback."""
+"""Output destinations and numeric flags: a bad one is one line before any work, and an
+OSError that slips past the checks is still one line, never a traceback."""
 
 import subprocess
 import sys
@@ -18,6 +18,7 @@ from cli import app
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 SAMPLES = SAMPLES_DIR / "samples.jsonl"
+SAMPLE = SAMPLES_DIR / "sample1.wav"
 
 
 def test_output_folder_is_made_with_its_parents_and_a_file_there_is_refused(tmp_path):
@@ -92,3 +93,25 @@ def test_a_closed_pipe_ends_quietly():
     process.stdout.close()
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == b""
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["live", "--input", SAMPLE, "--chunk-ms", "0"], "--chunk-ms: must be positive, not 0"),
+        (["live", "--input", SAMPLE, "--endpoint-ms", "-1"], "--endpoint-ms: must be positive"),
+        (["serve", "--max-connections", "0"], "--max-connections: must be at least 1, not 0"),
+        (["serve", "--idle-timeout", "-1"], "--idle-timeout: must be positive, not -1"),
+        (["serve", "--endpoint-ms", "0"], "--endpoint-ms: must be positive, not 0"),
+        (["align", SAMPLES, "--out", "{out}", "--below", "5"], "--below: must be from 0 to 1"),
+        (["transcribe", SAMPLE, "--lm-weight", "inf"], "--lm-weight: must be a finite number"),
+        (["transcribe", SAMPLE, "--word-bonus", "nan"], "--word-bonus: must be a finite number"),
+    ],
+)
+def test_a_numeric_flag_out_of_range_is_one_line_before_any_work(tmp_path, args, message):
+    out = tmp_path / "aligned.jsonl"
+    result = runner.invoke(app, [str(out) if a == "{out}" else str(a) for a in args])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("asr: error: ") and message in result.output
+    assert result.output.count("\n") == 1
+    assert not out.exists()
