@@ -83,6 +83,9 @@ def train(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # before reading hours of audio for the statistics
         raise AsrError(str(out), "is a file; expected a folder for the training run")
+    if not resume and (out / STATE_FILE).exists():  # a fresh start would overwrite its models
+        raise AsrError(str(out), f"holds a training run ({STATE_FILE}): add --resume to go on "
+                       "with it, or choose another --out")  # fmt: skip
     ranks = Distributed.from_env()
     show_progress = show_progress and ranks.main
     torch.set_num_threads(cfg.num_threads)

@@ -105,6 +105,15 @@ def test_resume_refuses_a_different_model(tone_manifest, tmp_path):
         train(other, tone_manifest, [], tmp_path / "c", resume=True, show_progress=False)
 
 
+def test_a_fresh_start_over_a_run_is_refused_and_the_run_kept(tone_manifest, tmp_path):
+    train(tiny_config(max_steps=1), tone_manifest, [], tmp_path / "c", show_progress=False)
+    kept = {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir() if p.is_file()}
+    with pytest.raises(AsrError, match="holds a training run .* add --resume") as err:
+        train(tiny_config(max_steps=2), tone_manifest, [], tmp_path / "c", show_progress=False)
+    assert err.value.where == str(tmp_path / "c")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "c").iterdir() if p.is_file()} == kept
+
+
 def test_resume_without_state_is_an_error(tone_manifest, tmp_path):
     with pytest.raises(AsrError, match="nothing to resume"):
         train(
