@@ -4,8 +4,10 @@ Writes a folder that `asr.onnx_runtime` runs with onnxruntime and numpy only (no
   features.onnx  waveform (N,) -> log-mel (T, n_mels): the STFT as a strided convolution with
                  DFT kernels (ONNX's STFT op does not export from torch), same numbers as LogMel
   model.onnx     normalized log-mel (1, T, n_mels), T >= 7 -> CTC log-probs (1, T', V)
-  frontend.onnx, step.onnx   (causal models) the conv front end on buffered frames, and one
+  frontend.onnx, step.onnx   (GRU models) the conv front end on buffered frames, and one
                  encoder + head step with the recurrent state as explicit inputs and outputs
+                 (a Mamba model exports for whole recordings only: its two-part state has no
+                 runtime here yet)
   model.json     config, tokenizer symbols, feature statistics: all the runtime needs
 `--int8` adds model.int8.onnx: onnxruntime's dynamic int8 quantization (weights int8,
 activations quantized on the fly) of MatMul/LSTM/Gemm weights.
@@ -23,15 +25,10 @@ from torch import nn
 
 from asr.checkpoint import load_model
 from asr.confidence import CALIBRATION_KEY
-from asr.errors import AsrError
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
 from asr.onnx_runtime import FORMAT
 from asr.outputs import output_folder
-
-# Tracing unrolls Python loops at the example's length: mambapy's parallel scan loops over
-# log2(frames), so a traced Mamba gives wrong numbers or fails at any other length.
-EXPORTABLE = ("blstm", "gru")
 
 
 class ConvLogMel(nn.Module):
@@ -65,6 +62,10 @@ class Offline(nn.Module):
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         lens = torch.full((1,), feats.shape[1], dtype=torch.long)
+        encoder = self.model.encoder
+        if hasattr(encoder, "traceable"):  # Mamba: its forward would trace for one length only
+            x, _ = self.model.frontend(feats, lens)
+            return self.model._log_probs(encoder.traceable(x))
         return self.model(feats, lens)[0]
 
 
@@ -99,10 +100,6 @@ def _export(module, args, path, inputs, outputs, dynamic) -> None:
 def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = False) -> list[Path]:
     """Export a model file (default: the bundled one) to an ONNX folder -> files written."""
     loaded = load_model(model_path)
-    if loaded.config.model.encoder not in EXPORTABLE:
-        raise AsrError(str(model_path or "default"),
-                       f"asr export takes {' and '.join(EXPORTABLE)} encoders, not "
-                       f"{loaded.config.model.encoder} (its scan traces to a fixed length)")  # fmt: skip
     model = loaded.model.eval()
     out = output_folder(out_dir)
     settings = loaded.config.features

@@ -225,11 +225,26 @@ def test_asr_adapt_refuses_an_exported_folder(exported):
                                    "weights; adapt the model file they came from")  # fmt: skip
 
 
-def test_a_mamba_model_is_refused_before_anything_is_written(tmp_path):
-    """Tracing fixes the scan's loop at the example's length: the graph would be wrong."""
+def test_a_mamba_model_exports_for_any_length(tmp_path):
+    """Tracing would fix mambapy's parallel scan at the example's length; the exported graph
+    loops over however many frames come and gives the torch model's log-probs."""
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
     model, cfg = tiny("mamba")
     save_model(tmp_path / "m.safetensors", model, cfg, TOK, FeatureStats.identity(80))
-    with pytest.raises(AsrError, match="takes blstm and gru encoders, not mamba") as err:
-        export(tmp_path / "m.safetensors", tmp_path / "onnx")
-    assert err.value.where == str(tmp_path / "m.safetensors")
-    assert not (tmp_path / "onnx").exists()
+    files = export(tmp_path / "m.safetensors", tmp_path / "onnx")
+    assert [f.name for f in files] == ["features.onnx", "model.onnx", "model.json"]
+    session = ort.InferenceSession(str(tmp_path / "onnx" / "model.onnx"))
+    model.eval()
+    for frames in (50, 37, 400):
+        feats = torch.randn(1, frames, 80)
+        with torch.no_grad():
+            expected = model(feats, torch.tensor([frames]))[0][0].numpy()
+        got = session.run(None, {"feats": feats.numpy()})[0][0]
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() < 1e-4
+    from asr.onnx_runtime import OnnxRecognizer
+
+    with pytest.raises(AsrError, match="decodes whole recordings only; stream the mamba model"):
+        OnnxRecognizer(tmp_path / "onnx")
