@@ -271,9 +271,7 @@ def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | No
 
 def beam_options(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus):
     """BeamOptions from the decoding flags, or None for greedy decoding."""
-    if beam < 0:
-        fail(f"--beam: must be 0 (greedy) or more, not {beam}")
-    # past asr.beam.MAX_BEAM, BeamOptions refuses it in one line
+    check_flag(beam >= 0, "--beam", "0 (greedy) or more", beam)  # past MAX_BEAM: BeamOptions
     if not beam and lm is None and vocab is None and hotwords is None:
         return None
     from asr.beam import BeamOptions

@@ -143,11 +143,10 @@ def _check_ranges(config: Config, where: str) -> None:
         value = getattr(getattr(config, section), name)
         if not fits(value):
             raise AsrError(where, f"'{key}' must be {wanted}, not {value!r}")
-    features = config.features
-    if features.hop_length < 1 or features.win_length < features.hop_length:
-        raise AsrError(where, f"'features.win_ms' {features.win_ms} and 'features.hop_ms' "
-                       f"{features.hop_ms} give a window of {features.win_length} samples and "
-                       f"a hop of {features.hop_length}: the hop must be from 1 sample to the window")  # fmt: skip
+    win, hop = config.features.win_length, config.features.hop_length
+    if not 1 <= hop <= win:
+        raise AsrError(where, f"'features.win_ms' and 'features.hop_ms' give a window of {win} "
+                       f"samples and a hop of {hop}: the hop must be from 1 sample to the window")  # fmt: skip
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
