@@ -93,7 +93,8 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
 
 
 # Values outside these ranges fail deep inside torch with a traceback, or quietly train
-# nothing (a gradient clipped to 0, zero epochs): each is refused with its key instead.
+# wrong (a negative clip flips every gradient, zero epochs train nothing): each is refused
+# with its key instead.
 _AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
 _POSITIVE = (lambda v: v > 0, "more than 0")
 _NOT_NEGATIVE = (lambda v: v >= 0, "0 or more")

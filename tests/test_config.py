@@ -73,7 +73,7 @@ def test_the_augmentation_warp_range_is_a_config_key(tmp_path):
     [
         ("train.batch_seconds=0", "train.batch_seconds"),  # trained one utterance a step
         ("train.epochs=0", "train.epochs"),  # trained nothing and said so only as WER inf
-        ("train.grad_clip=-1", "train.grad_clip"),  # clipped every gradient to nothing
+        ("train.grad_clip=-1", "train.grad_clip"),  # scaled every gradient by a negative factor
         ("train.lr=-1", "train.lr"),
         ("model.dropout=2", "model.dropout"),
         ("model.hidden=0", "model.hidden"),
