@@ -223,8 +223,7 @@ def plot_utterances(transcriber, utterances, out_dir: str | Path) -> list[Path]:
     decodes them all, or is a list of one per utterance (each speaker's tuned copy)."""
     from asr.plots import plot_alignment
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     paths = []
     each = transcriber if isinstance(transcriber, list) else [transcriber] * len(utterances)
     for index, (utt, decoder) in enumerate(zip(utterances, each, strict=True)):
@@ -241,8 +240,7 @@ def plot_utterances(transcriber, utterances, out_dir: str | Path) -> list[Path]:
 def write_trn(out_dir: str | Path, utterances, refs: list[str], hyps: list[str]) -> None:
     """NIST sclite's trn files, `text (speaker-uttNNNNNN)` per line, normalized as jiwer sees
     them, so `sctk sclite -r ref.trn trn -h hyp.trn trn -i rm` can cross-check the WER."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(out_dir)
     ids = []
     for index, utt in enumerate(utterances):
         speaker = re.sub(r"[^A-Za-z0-9]", "", str(utt.extra.get("speaker", ""))) or "spk"
