@@ -39,6 +39,22 @@ def test_output_file_gets_its_folder_and_refuses_a_folder_or_a_file_as_parent(tm
         output_file(tmp_path / "f" / "report.txt")
 
 
+def test_a_flag_taken_as_a_name_is_refused_before_any_work(tmp_path, monkeypatch):
+    """`--srt --json`: click gives --srt the value "--json"; without the check the transcript
+    went to stdout as plain text and a folder named --json appeared."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["transcribe", str(SAMPLE), "--srt", "--json"])
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        "asr: error: --json: looks like an option, not a name to write "
+        "(to mean that name, give its full path)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(AsrError, match="looks like an option"):
+        output_file("-o")
+    assert output_folder(tmp_path / "-named").is_dir()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
