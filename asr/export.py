@@ -4,10 +4,9 @@ Writes a folder that `asr.onnx_runtime` runs with onnxruntime and numpy only (no
   features.onnx  waveform (N,) -> log-mel (T, n_mels): the STFT as a strided convolution with
                  DFT kernels (ONNX's STFT op does not export from torch), same numbers as LogMel
   model.onnx     normalized log-mel (1, T, n_mels), T >= 7 -> CTC log-probs (1, T', V)
-  frontend.onnx, step.onnx   (GRU models) the conv front end on buffered frames, and one
-                 encoder + head step with the recurrent state as explicit inputs and outputs
-                 (a Mamba model exports for whole recordings only: its two-part state has no
-                 runtime here yet)
+  frontend.onnx, step.onnx   (causal models: GRU, Mamba) the conv front end on buffered
+                 frames, and one encoder + head step with the state as an explicit input and
+                 output (a Mamba's SSM and conv states joined into one tensor)
   model.json     config, tokenizer symbols, feature statistics: all the runtime needs
 `--int8` adds model.int8.onnx: onnxruntime's dynamic int8 quantization (weights int8,
 activations quantized on the fly) of MatMul/LSTM/Gemm weights.
@@ -84,8 +83,18 @@ class Step(nn.Module):
         self.model = model
 
     def forward(self, x: torch.Tensor, state: torch.Tensor):
-        y, state = self.model.encoder.step(x, state)
+        encoder = self.model.encoder
+        if hasattr(encoder, "traceable_step"):  # Mamba: a packed state, a scripted scan
+            y, state = encoder.traceable_step(x, state)
+        else:
+            y, state = encoder.step(x, state)
         return self.model._log_probs(y), state
+
+
+def _step_state(encoder) -> torch.Tensor:
+    """The zero state of the exported step: one tensor, a Mamba's two parts packed."""
+    state = encoder.init_state(1)
+    return encoder.pack_state(state) if hasattr(encoder, "pack_state") else state
 
 
 def _export(module, args, path, inputs, outputs, dynamic) -> None:
@@ -110,12 +119,13 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
     feats = torch.randn(1, 50, settings.n_mels)
     _export(Offline(model), (feats,), written[1], ["feats"], ["log_probs"],
             {"feats": {1: "frames"}, "log_probs": {1: "out_frames"}})  # fmt: skip
-    causal = model.causal and loaded.config.model.encoder == "gru"
+    causal = model.causal
     if causal:
         written += [out / "frontend.onnx", out / "step.onnx"]
         _export(Frontend(model), (feats,), written[2], ["feats"], ["frames"],
                 {"feats": {1: "frames"}, "frames": {1: "out_frames"}})  # fmt: skip
-        x, state = torch.randn(1, 5, loaded.config.model.hidden), model.encoder.init_state(1)
+        with torch.no_grad():
+            x, state = model.frontend._project(feats), _step_state(model.encoder)
         _export(Step(model), (x, state), written[3], ["x", "state"], ["log_probs", "new_state"],
                 {"x": {1: "frames"}, "log_probs": {1: "frames"}})  # fmt: skip
     if int8:
@@ -132,7 +142,7 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
         "min_frames": MIN_FRAMES,
         "subsampling": SUBSAMPLING,
         "streaming": causal,
-        "state_shape": list(model.encoder.init_state(1).shape) if causal else None,
+        "state_shape": list(_step_state(model.encoder).shape) if causal else None,
     }
     written.append(out / "model.json")
     written[-1].write_text(json.dumps(meta, indent=1))

@@ -116,9 +116,9 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
         super().__init__(folder, threads=threads)
         if not self.meta.get("streaming"):
             encoder = self.meta["config"]["model"]["encoder"]
-            reason = ("cannot stream: it reads the future; export a causal encoder such as gru"
-                      if encoder == "blstm" else "its export decodes whole recordings only; "
-                      f"stream the {encoder} model file instead")  # fmt: skip
+            reason = ("cannot stream: it reads the future; export a causal encoder (gru, mamba)"
+                      if encoder == "blstm" else "this export has no streaming step (exports "
+                      "before 2026-11-27 had none for mamba); export the model again")  # fmt: skip
             raise AsrError(f"encoder '{encoder}'", reason)
         self.frontend = self._session(Path(folder) / "frontend.onnx", threads)
         self.encoder_step = self._session(Path(folder) / "step.onnx", threads)

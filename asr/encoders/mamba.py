@@ -76,6 +76,19 @@ class MambaEncoder(nn.Module):
         for any T (mambapy's parallel scan loops over log2(T): its trace fits one T only)."""
         return self.step(x, self.init_state(x.shape[0]), scan=_scripted_scan())[0]
 
+    @staticmethod
+    def pack_state(state: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The two parts as one tensor (layers, B, inner, N + D_CONV - 1): an exported step
+        (asr.export) passes its runtime one state, as a GRU's."""
+        return torch.cat(state, dim=-1)
+
+    def traceable_step(self, chunk: torch.Tensor, packed: torch.Tensor):
+        """`step` on a packed state, with the scan scripted: what ONNX export traces for a
+        streaming step that takes any number of frames."""
+        h, inputs = packed.split([D_STATE, D_CONV - 1], dim=-1)
+        y, state = self.step(chunk, (h, inputs), scan=_scripted_scan())
+        return y, self.pack_state(state)
+
     def step(self, chunk: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], scan=_scan):
         """chunk: (B, T, C) -> (B, T, H), new state (`state` is not modified)."""
         x = self.proj(chunk)
