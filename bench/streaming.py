@@ -2,6 +2,7 @@
 
     python bench/streaming.py [--model M ...] [--config C ...] [--manifest M] [--utts 40]
                               [--chunk-ms 160] [--reference MODEL] [--lm FILE [--beam 32]]
+                              [--onnx]
 
 For each model (trained files with --model; random weights of a config's size with --config,
 which measures speed and memory only), prints:
@@ -19,13 +20,16 @@ which measures speed and memory only), prints:
   - peak memory (resident set high-water mark while decoding, over the process baseline).
 With --lm the streams decode by beam search with that LM (as `asr live --lm`), a word shows
 when the partial hypothesis holds it at its final place and keeps it there to the end, and
-the word accuracy of the streamed finals is printed too.
+the word accuracy of the streamed finals is printed too. With --onnx each model is also
+exported (`asr export`, to a temporary folder) and measured again on onnxruntime, greedy: the
+deployment path, against torch in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,12 +40,14 @@ import torchaudio
 from asr.audio import load_audio
 from asr.beam import BeamOptions
 from asr.bundled import DEFAULT_MODEL, STREAMING_MODEL
-from asr.checkpoint import LoadedModel, load_model
+from asr.checkpoint import LoadedModel, load_model, save_model
 from asr.config import load_config
 from asr.decoding import Word, collapse_path, words_from_tokens
+from asr.export import export
 from asr.features import FeatureStats
 from asr.manifest import read_manifest
 from asr.model import CTCModel
+from asr.onnx_runtime import OnnxRecognizer
 from asr.streaming import EndpointRules, Recognizer
 from asr.text import CharTokenizer
 from asr.transcribe import Transcriber
@@ -89,7 +95,7 @@ def stream_file(rec: Recognizer, wave: torch.Tensor, chunk: int):
     spent = time.perf_counter() - started
     compute += spent
     if stream.beam is None:  # a word shows with its last letter
-        words = words_from_tokens(tokens, rec.loaded.tokenizer, rec.frame_seconds).words
+        words = words_from_tokens(tokens, rec.tokenizer, rec.frame_seconds).words
         # words_from_tokens ends a word one frame after its last letter: that frame index - 1.
         ends = [round(w.end / rec.frame_seconds) - 1 for w in words]
         return compute, words, [done_at[min(f, len(done_at) - 1)] for f in ends]
@@ -182,7 +188,10 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--lm", type=Path, help="beam search with this LM, as asr live --lm")
     parser.add_argument("--beam", type=int, default=BeamOptions.beam)
+    parser.add_argument("--onnx", action="store_true", help="also export and run onnxruntime")
     args = parser.parse_args()
+    if args.onnx and args.lm:
+        parser.error("--onnx: exported models decode greedily; leave out --lm")
     beam = BeamOptions(beam=args.beam, lm=args.lm) if args.lm else None
     if not args.model and not args.config:
         args.model = [STREAMING_MODEL]
@@ -207,8 +216,9 @@ def main() -> None:
     header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
               f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
     print(header)
-    for name, loaded in models(args):
-        rec = Recognizer(loaded, EndpointRules(min_trailing_blank_s=float("inf")), beam)
+
+    def report(name: str, params: float, rec, waves) -> None:
+        """One row: stream and decode offline every wave with `rec` (torch or onnxruntime)."""
         chunk = round(rec.settings.sample_rate * args.chunk_ms / 1000)
         for w in waves[:2]:  # warm up
             stream_file(rec, w, chunk)
@@ -226,18 +236,15 @@ def main() -> None:
         for wave in waves:
             rec.transcribe_wave(wave)
         offline_s = time.perf_counter() - started
-        # Encoder frame k reads samples up to 640k + 1360: 45 ms past its 40 ms frame's end.
-        hop = rec.settings.hop_length
-        lookahead_ms = 1000 * (6 * hop + rec.settings.win_length - 4 * hop) / 16000
         lat = sorted(x for _, x in latencies) or [float("nan")]
+        final_words = sum(last for last, _ in latencies)  # not len(finals): that has a nan for none
         finals = sorted(x for last, x in latencies if last) or [float("nan")]
-        params = loaded.model.num_parameters() / 1e6
         print(f"{name[-44:]:44} {params:6.2f}M {stream_s / audio_s:10.4f} "
               f"{offline_s / audio_s:11.4f} {stream_s / offline_s:5.2f}x "
               f"{args.chunk_ms + lookahead_ms:7.0f} {1000 * statistics.fmean(lat):7.0f}ms "
               f"{1000 * p95(lat):7.0f}ms {peak_mib:8.1f}")  # fmt: skip
         if latencies:
-            print(f"  {len(lat)} correctly recognized words; the {len(finals)} utterance-final ones "
+            print(f"  {len(lat)} correctly recognized words; the {final_words} utterance-final ones "
                   f"(timed from {final_ends}): mean {1000 * statistics.fmean(finals):.0f} ms, "
                   f"p95 {1000 * p95(finals):.0f} ms")  # fmt: skip
         else:
@@ -245,6 +252,22 @@ def main() -> None:
         if hyps:
             wer = jiwer.wer([u.text for u in utts], hyps)
             print(f"  streamed finals (beam search): WER {wer:.3f} on these {len(utts)} utterances")
+
+    rules = EndpointRules(min_trailing_blank_s=float("inf"))
+    for name, loaded in models(args):
+        rec = Recognizer(loaded, rules, beam)
+        # Encoder frame k reads samples up to 640k + 1360: 45 ms past its 40 ms frame's end.
+        hop = rec.settings.hop_length
+        lookahead_ms = 1000 * (6 * hop + rec.settings.win_length - 4 * hop) / 16000
+        params = loaded.model.num_parameters() / 1e6
+        report(name, params, rec, waves)
+        if args.onnx:
+            with tempfile.TemporaryDirectory() as tmp:
+                model_file, folder = Path(tmp) / "m.safetensors", Path(tmp) / "onnx"
+                save_model(model_file, loaded.model, loaded.config, loaded.tokenizer, loaded.stats)
+                export(model_file, folder)
+                onnx = OnnxRecognizer(folder, rules)
+                report(f"{name[-37:]} (onnx)", params, onnx, [w.numpy() for w in waves])
 
 
 if __name__ == "__main__":

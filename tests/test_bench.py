@@ -59,3 +59,14 @@ def test_alternatives_bench_never_finds_the_oracle_worse_than_the_first():
     assert [n for n, _, _ in rows] == ["1", "3"]
     (_, first1, oracle1), (_, first3, oracle3) = rows
     assert first1 == oracle1 == first3 and float(oracle3) <= float(first3)
+
+
+def test_streaming_bench_measures_the_export_beside_torch():
+    """--onnx adds a row for the exported model; it hears what torch hears (same greedy
+    words, so the same correctly recognized words are timed)."""
+    out = bench("streaming.py", "--utts", "3", "--onnx")
+    rows = re.findall(r"^(\S.*?)\s+\d+\.\d\dM\s+(\d\.\d{4})\s+(\d\.\d{4})", out, re.MULTILINE)
+    assert [name.endswith("(onnx)") for name, _, _ in rows] == [False, True], out
+    assert all(float(stream) > 0 and float(offline) > 0 for _, stream, offline in rows)
+    counts = re.findall(r"(\d+) correctly recognized words", out)
+    assert len(counts) == 2 and counts[0] == counts[1] and int(counts[0]) > 0, out
