@@ -217,7 +217,7 @@ def main() -> None:
               f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
     print(header)
 
-    def report(name: str, params: float, rec, waves) -> None:
+    def report(name: str, params: float, lookahead_ms: float, rec, waves) -> None:
         """One row: stream and decode offline every wave with `rec` (torch or onnxruntime)."""
         chunk = round(rec.settings.sample_rate * args.chunk_ms / 1000)
         for w in waves[:2]:  # warm up
@@ -260,14 +260,15 @@ def main() -> None:
         hop = rec.settings.hop_length
         lookahead_ms = 1000 * (6 * hop + rec.settings.win_length - 4 * hop) / 16000
         params = loaded.model.num_parameters() / 1e6
-        report(name, params, rec, waves)
+        report(name, params, lookahead_ms, rec, waves)
         if args.onnx:
             with tempfile.TemporaryDirectory() as tmp:
                 model_file, folder = Path(tmp) / "m.safetensors", Path(tmp) / "onnx"
                 save_model(model_file, loaded.model, loaded.config, loaded.tokenizer, loaded.stats)
                 export(model_file, folder)
                 onnx = OnnxRecognizer(folder, rules)
-                report(f"{name[-37:]} (onnx)", params, onnx, [w.numpy() for w in waves])
+                waves_np = [w.numpy() for w in waves]
+                report(f"{name[-37:]} (onnx)", params, lookahead_ms, onnx, waves_np)
 
 
 if __name__ == "__main__":
