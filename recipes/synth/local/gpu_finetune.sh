@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fine-tune the bundled BiLSTM and GRU side by side on one GPU, the way both bundled files were
-# last trained (README "Results"). Run on the training machine from the repository root, on a
+# Fine-tune the bundled BiLSTM and GRU side by side on one GPU, the way the bundled BiLSTM was
+# last trained (the GRU's last run was this script alone: --encoders gru --workers 14
+# --seconds 450; README "Results"). Run on the training machine from the repository root, on a
 # corpus packed with pack_corpus.py and decoded there with unpack_corpus.py:
 #   recipes/synth/local/gpu_finetune.sh --pack DIR [--seconds 480] [--workers 7] [--out exp/gpu]
 #                                       [--device cuda] [--encoders "blstm gru"]
