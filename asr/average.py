@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from asr.checkpoint import SNAPSHOT_FOLDER, LoadedModel, load_model, save_model, snapshot_files
+from asr.confidence import CALIBRATION_KEY
 from asr.errors import AsrError
 from asr.outputs import output_file
 
@@ -42,8 +43,10 @@ def average_models(paths: list[str | Path], out: str | Path, half: bool = False)
     output_file(out)
     first = load_model(paths[0])
     total = {k: v.double().clone() for k, v in first.model.state_dict().items()}
+    newest = first.info
     for path in paths[1:]:
         other = load_model(path)
+        newest = other.info
         if not other.config.same_model(first.config):
             raise AsrError(str(path), f"model or feature config differs from {paths[0]}")
         if other.tokenizer.to_dict() != first.tokenizer.to_dict():
@@ -55,8 +58,13 @@ def average_models(paths: list[str | Path], out: str | Path, half: bool = False)
             total[key] += value.double()
     own = first.model.state_dict()
     first.model.load_state_dict({k: (v / len(paths)).to(own[k].dtype) for k, v in total.items()})
-    # One file is a copy (e.g. --half): it keeps its own record of what it was averaged from.
-    info = first.info if len(paths) == 1 else {**first.info, "averaged": [str(p) for p in paths]}
+    # One file is a copy (e.g. --half): it keeps its own record. A mean records the newest
+    # file's step and epoch (how far the run had gone), but not its validation scores or
+    # confidence fit: those belong to that file's weights, not the mean's (asr eval, calibrate).
+    info = first.info
+    if len(paths) > 1:
+        kept = {k: v for k, v in newest.items() if k not in ("valid", CALIBRATION_KEY)}
+        info = {**kept, "averaged": [str(p) for p in paths]}
     save_model(out, first.model, first.config, first.tokenizer, first.stats, info, half=half)
     first.info = info
     return first

@@ -32,6 +32,31 @@ def test_average_is_the_mean_of_the_weights(tmp_path):
     assert averaged.info["averaged"] == [str(p) for p in paths]
 
 
+def test_a_mean_records_the_newest_step_but_no_scores_or_fit_of_one_file(tmp_path):
+    """`asr info` on a mean showed the oldest snapshot's step and validation WER, as if they
+    described the averaged weights; a snapshot's confidence fit does not fit the mean either."""
+    paths = []
+    for step in (100, 300):
+        path = tmp_path / f"{step}.safetensors"
+        _model_file(path, seed=step)
+        info = {"step": step, "epoch": step // 100, "valid": {"wer:dev": step / 1000},
+                "confidence_calibration": {"greedy": [1.0, 0.0]}}  # fmt: skip
+        save_model(path, *_parts(path), info)
+        paths.append(path)
+    averaged = average_models(paths, tmp_path / "avg.safetensors")
+    info = load_model(tmp_path / "avg.safetensors").info
+    assert info == averaged.info
+    assert (info["step"], info["epoch"]) == (300, 3)
+    assert "valid" not in info and "confidence_calibration" not in info
+    copy = average_models(paths[:1], tmp_path / "copy.safetensors", half=True)
+    assert copy.info["valid"] == {"wer:dev": 0.1}  # one file: a copy keeps its record
+
+
+def _parts(path):
+    loaded = load_model(path)
+    return loaded.model, loaded.config, loaded.tokenizer, loaded.stats
+
+
 def test_cli_refuses_to_average_different_models(tmp_path):
     _model_file(tmp_path / "a.safetensors", seed=0)
     _model_file(tmp_path / "b.safetensors", seed=1, hidden=24)
