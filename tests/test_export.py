@@ -257,3 +257,19 @@ def test_a_mamba_model_exports_for_any_length(tmp_path):
         got = session.run(None, {"feats": feats.numpy()})[0][0]
         assert got.shape == expected.shape
         assert np.abs(got - expected).max() < 1e-4
+
+
+def test_an_old_mamba_export_without_a_step_says_to_export_again(tmp_path):
+    """Exports made before the Mamba step existed say "streaming": false; asked to stream,
+    such a folder names the remedy instead of claiming the encoder cannot stream."""
+    from asr.onnx_runtime import OnnxRecognizer
+
+    torch.manual_seed(0)
+    model, cfg = tiny("mamba")
+    save_model(tmp_path / "m.safetensors", model, cfg, TOK, FeatureStats.identity(80))
+    export(tmp_path / "m.safetensors", tmp_path / "onnx")
+    meta_path = tmp_path / "onnx" / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "streaming": False, "state_shape": None}))
+    with pytest.raises(AsrError, match="no streaming step .*export the model again"):
+        OnnxRecognizer(tmp_path / "onnx")
