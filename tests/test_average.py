@@ -5,6 +5,7 @@ from typer.testing import CliRunner
 
 from asr.average import average_models
 from asr.checkpoint import load_model, save_model
+from asr.confidence import CALIBRATION_KEY
 from asr.config import Config, ModelConfig
 from asr.features import FeatureStats
 from asr.model import CTCModel
@@ -12,12 +13,12 @@ from asr.text import CharTokenizer
 from cli import app
 
 
-def _model_file(path, seed: int, hidden: int = 16):
+def _model_file(path, seed: int, hidden: int = 16, info: dict | None = None):
     torch.manual_seed(seed)
     config = Config(model=ModelConfig(encoder="gru", hidden=hidden, layers=1, frontend_channels=4))
     model = CTCModel(config.model, config.features.n_mels, 29)
     stats = FeatureStats(torch.zeros(80), torch.ones(80))
-    save_model(path, model, config, CharTokenizer(), stats, {"step": seed})
+    save_model(path, model, config, CharTokenizer(), stats, info or {"step": seed})
     return model.state_dict()
 
 
@@ -35,26 +36,18 @@ def test_average_is_the_mean_of_the_weights(tmp_path):
 def test_a_mean_records_the_newest_step_but_no_scores_or_fit_of_one_file(tmp_path):
     """`asr info` on a mean showed the oldest snapshot's step and validation WER, as if they
     described the averaged weights; a snapshot's confidence fit does not fit the mean either."""
-    paths = []
-    for step in (100, 300):
-        path = tmp_path / f"{step}.safetensors"
-        _model_file(path, seed=step)
+    paths = [tmp_path / f"{step}.safetensors" for step in (100, 300)]
+    for path, step in zip(paths, (100, 300), strict=True):
         info = {"step": step, "epoch": step // 100, "valid": {"wer:dev": step / 1000},
-                "confidence_calibration": {"greedy": [1.0, 0.0]}}  # fmt: skip
-        save_model(path, *_parts(path), info)
-        paths.append(path)
+                CALIBRATION_KEY: {"greedy": [1.0, 0.0]}}  # fmt: skip
+        _model_file(path, seed=step, info=info)
     averaged = average_models(paths, tmp_path / "avg.safetensors")
     info = load_model(tmp_path / "avg.safetensors").info
     assert info == averaged.info
     assert (info["step"], info["epoch"]) == (300, 3)
-    assert "valid" not in info and "confidence_calibration" not in info
+    assert "valid" not in info and CALIBRATION_KEY not in info
     copy = average_models(paths[:1], tmp_path / "copy.safetensors", half=True)
     assert copy.info["valid"] == {"wer:dev": 0.1}  # one file: a copy keeps its record
-
-
-def _parts(path):
-    loaded = load_model(path)
-    return loaded.model, loaded.config, loaded.tokenizer, loaded.stats
 
 
 def test_cli_refuses_to_average_different_models(tmp_path):
