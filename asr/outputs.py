@@ -12,7 +12,7 @@ from pathlib import Path
 from asr.errors import AsrError, os_reason
 
 
-def _refuse_option_like(path: str | Path) -> None:
+def refuse_option_like(path: str | Path) -> None:
     """`--srt --json` gives --srt the value "--json": a name that starts with "-" is almost
     always a flag that lost its value, so it is refused. A full path still names such a file
     (not ./-name: pathlib, and so typer, drops the ./)."""
@@ -25,7 +25,7 @@ def _refuse_option_like(path: str | Path) -> None:
 
 def output_folder(path: str | Path) -> Path:
     """Create the folder `path` (and its parents) if need be; a file in its place is an error."""
-    _refuse_option_like(path)
+    refuse_option_like(path)
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise AsrError(str(path), "is a file; expected a folder to write into")
@@ -39,7 +39,7 @@ def output_folder(path: str | Path) -> Path:
 def output_file(path: str | Path) -> Path:
     """Make sure the file `path` can be written: its folder exists (created if need be) and no
     folder holds its name. The file itself is not created."""
-    _refuse_option_like(path)
+    refuse_option_like(path)
     path = Path(path)
     if path.is_dir():
         raise AsrError(str(path), "is a folder; expected a file name to write")

@@ -36,6 +36,7 @@ from asr.evaluate import score
 from asr.features import FeatureStats
 from asr.manifest import length_bucketed_batches, read_checked_manifest
 from asr.model import SUBSAMPLING, CTCModel
+from asr.outputs import refuse_option_like
 from asr.text import CharTokenizer
 
 STATE_FILE = "train_state.pt"
@@ -80,6 +81,7 @@ def train(
     on from a bundled model in a new session); its model config must match.
     """
     cfg = config.train
+    refuse_option_like(out_dir)  # `--out --resume` would train into a folder named --resume
     out = Path(out_dir)
     if out.exists() and not out.is_dir():  # before reading hours of audio for the statistics
         raise AsrError(str(out), "is a file; expected a folder for the training run")

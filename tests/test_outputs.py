@@ -55,6 +55,17 @@ def test_a_flag_taken_as_a_name_is_refused_before_any_work(tmp_path, monkeypatch
     assert output_folder(tmp_path / "-named").is_dir()
 
 
+def test_train_refuses_a_flag_taken_as_its_folder(tmp_path, monkeypatch):
+    """`--out --resume` gave --out the value "--resume" and trained into a folder of that name."""
+    monkeypatch.chdir(tmp_path)
+    config, manifest = str(REPO / "configs" / "gru.yaml"), str(SAMPLES)
+    args = ["train", config, "--train", manifest, "--valid", manifest, "--out", "--resume"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("asr: error: --resume: looks like an option")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
