@@ -23,8 +23,8 @@ ModelOption = Annotated[
     Path | None,
     typer.Option(
         "--model",
-        help="Model file, or `default` / `streaming` for a bundled one (default: the bundled "
-        "model).",
+        help="Model file, or `default` / `streaming` for a bundled one, or an `asr export` "
+        "folder (DIR/model.int8.onnx: its int8 weights) (default: the bundled model).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -105,9 +105,9 @@ HotwordBonusOption = Annotated[
 def is_export(model, *settled) -> bool:
     """Whether `model` is an `asr export` folder (run on onnxruntime); those decode greedily,
     so decoding flags asking for a beam search are refused."""
-    from asr.onnx_runtime import is_onnx_folder
+    from asr.onnx_runtime import is_onnx_export
 
-    if not is_onnx_folder(model):
+    if not is_onnx_export(model):
         return False
     if beam_options(*settled) is not None:
         fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
@@ -514,9 +514,9 @@ def adapt(
 ):
     """Tune a copy of the model to one speaker's (or microphone's) recordings, without
     transcripts, and write it as a model file for transcribe, eval, live and serve."""
-    from asr.onnx_runtime import is_onnx_folder
+    from asr.onnx_runtime import is_onnx_export
 
-    if is_onnx_folder(model):
+    if is_onnx_export(model):
         fail(f"{model}: exported models keep their weights; adapt the model file they came from")
     from rich.console import Console
     from rich.progress import Progress
@@ -591,7 +591,7 @@ def align(
     """Forced alignment: word times of a known transcript (JSON), or of every utterance of a
     manifest (--out), with confidences that expose transcripts the audio does not say."""
     from asr.align import align_file, align_manifest, alignment_score
-    from asr.onnx_runtime import is_onnx_folder
+    from asr.onnx_runtime import is_onnx_export
     from asr.transcribe import Transcriber
 
     manifest_mode = source.suffix in (".jsonl", ".json")
@@ -599,7 +599,7 @@ def align(
         fail(f"{source}: a manifest is aligned with --out FILE and no transcript argument")
     if not manifest_mode and transcript is None:
         fail(f"{source}: give the transcript file after the audio (or a .jsonl manifest)")
-    if model is not None and is_onnx_folder(model):
+    if model is not None and is_onnx_export(model):
         fail(f"{model}: asr align needs a model file, not an exported folder")
     check_flag(0 <= below <= 1, "--below", "from 0 to 1 (an align_score)", below)
     transcriber = Transcriber.from_file(model)
@@ -808,10 +808,12 @@ def export(
         Path | None, typer.Argument(help="Model file (default: the bundled one).")
     ] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for the ONNX files.")] = Path("onnx"),
-    int8: Annotated[bool, typer.Option("--int8", help="Also write a dynamic int8 model.")] = False,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write dynamic-int8 copies of the model and step.")
+    ] = False,
 ):
     """Export to ONNX (features, model, streaming step); `--model DIR` then runs it on
-    onnxruntime without torch."""
+    onnxruntime without torch, `--model DIR/model.int8.onnx` its int8 copies."""
     from asr.export import export as run_export
 
     for path in run_export(model, out, int8):

@@ -29,8 +29,24 @@ def encoder_frames(feature_frames: int) -> int:
     return max(0, ((feature_frames - 1) // 2 - 1) // 2)
 
 
-def is_onnx_folder(path) -> bool:
-    return path is not None and Path(path).is_dir() and (Path(path) / "model.json").exists()
+INT8_SUFFIX = ".int8.onnx"  # model.int8.onnx, step.int8.onnx: written by `asr export --int8`
+
+
+def export_location(path) -> tuple[Path, bool] | None:
+    """An `asr export` folder (fp32), or a model file inside one (`DIR/model.int8.onnx`:
+    the int8 weights, as sherpa-onnx users name them) -> (folder, int8); None otherwise."""
+    if path is None:
+        return None
+    path = Path(path)
+    if path.is_dir():
+        return (path, False) if (path / "model.json").exists() else None
+    if path.suffix == ".onnx" and (path.parent / "model.json").exists():
+        return path.parent, path.name.endswith(INT8_SUFFIX)
+    return None
+
+
+def is_onnx_export(path) -> bool:
+    return export_location(path) is not None
 
 
 def load_audio_np(path: str | Path, rate: int) -> np.ndarray:
@@ -47,7 +63,8 @@ class OnnxTranscriber:
     """The offline path of `Transcriber`, on onnxruntime."""
 
     def __init__(self, folder: str | Path, int8: bool = False, threads: int = 1):
-        folder = Path(folder)
+        folder, int8_named = export_location(folder) or (Path(folder), False)
+        self.folder, self.int8 = folder, int8 or int8_named
         meta_path = folder / "model.json"
         if not meta_path.exists():
             raise AsrError(str(folder), "not an exported model folder (no model.json)")
@@ -56,7 +73,7 @@ class OnnxTranscriber:
             raise AsrError(str(meta_path), f"unknown format {self.meta.get('format')!r}")
 
         self.features = self._session(folder / "features.onnx", threads)
-        self.model = self._session(folder / ("model.int8.onnx" if int8 else "model.onnx"), threads)
+        self.model = self._session(self._weights("model"), threads)
         features = self.meta["config"]["features"]
         self.sample_rate = features["sample_rate"]
         self.settings = SimpleNamespace(sample_rate=self.sample_rate)  # what asr eval reads
@@ -67,6 +84,13 @@ class OnnxTranscriber:
         self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
         self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
         self.calibration = Calibration.from_info(self.meta.get("info", {}))
+
+    def _weights(self, graph: str) -> Path:
+        """model.onnx or model.int8.onnx (step.onnx, step.int8.onnx), as the folder was asked."""
+        path = self.folder / (graph + (INT8_SUFFIX if self.int8 else ".onnx"))
+        if self.int8 and not path.exists():  # before 2026-11-27 --int8 left the step fp32
+            raise AsrError(str(path), "missing; export the model again with --int8")
+        return path
 
     @staticmethod
     def _session(path: Path, threads: int):
@@ -112,16 +136,22 @@ class OnnxTranscriber:
 class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
     """Streaming on onnxruntime: the exported front end and encoder step, the same search."""
 
-    def __init__(self, folder: str | Path, rules: EndpointRules = DEFAULT_RULES, threads: int = 1):
-        super().__init__(folder, threads=threads)
+    def __init__(
+        self,
+        folder: str | Path,
+        rules: EndpointRules = DEFAULT_RULES,
+        threads: int = 1,
+        int8: bool = False,
+    ):
+        super().__init__(folder, int8=int8, threads=threads)
         if not self.meta.get("streaming"):
             encoder = self.meta["config"]["model"]["encoder"]
             reason = ("cannot stream: it reads the future; export a causal encoder (gru, mamba)"
                       if encoder == "blstm" else "this export has no streaming step (exports "
                       "before 2026-11-27 had none for mamba); export the model again")  # fmt: skip
             raise AsrError(f"encoder '{encoder}'", reason)
-        self.frontend = self._session(Path(folder) / "frontend.onnx", threads)
-        self.encoder_step = self._session(Path(folder) / "step.onnx", threads)
+        self.frontend = self._session(self.folder / "frontend.onnx", threads)
+        self.encoder_step = self._session(self._weights("step"), threads)
         self.rules = rules
         self.n_mels = self.meta["config"]["features"]["n_mels"]
 

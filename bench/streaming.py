@@ -21,8 +21,8 @@ which measures speed and memory only), prints:
 With --lm the streams decode by beam search with that LM (as `asr live --lm`), a word shows
 when the partial hypothesis holds it at its final place and keeps it there to the end, and
 the word accuracy of the streamed finals is printed too. With --onnx each model is also
-exported (`asr export`, to a temporary folder) and measured again on onnxruntime, greedy: the
-deployment path, against torch in the same run.
+exported (`asr export --int8`, to a temporary folder) and measured again on onnxruntime,
+greedy, with fp32 and with int8 weights: the deployment path, against torch in the same run.
 """
 
 from __future__ import annotations
@@ -265,10 +265,14 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 model_file, folder = Path(tmp) / "m.safetensors", Path(tmp) / "onnx"
                 save_model(model_file, loaded.model, loaded.config, loaded.tokenizer, loaded.stats)
-                export(model_file, folder)
-                onnx = OnnxRecognizer(folder, rules)
+                export(model_file, folder, int8=True)
                 waves_np = [w.numpy() for w in waves]
-                report(f"{name[-37:]} (onnx)", params, lookahead_ms, onnx, waves_np)
+                for weights, label in (("", "onnx"), ("model.int8.onnx", "onnx int8")):
+                    onnx = OnnxRecognizer(folder / weights, rules)
+                    suffix = f" ({label})"
+                    report(
+                        name[-(44 - len(suffix)) :] + suffix, params, lookahead_ms, onnx, waves_np
+                    )
 
 
 if __name__ == "__main__":

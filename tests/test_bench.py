@@ -62,11 +62,12 @@ def test_alternatives_bench_never_finds_the_oracle_worse_than_the_first():
 
 
 def test_streaming_bench_measures_the_export_beside_torch():
-    """--onnx adds a row for the exported model; it hears what torch hears (same greedy
-    words, so the same correctly recognized words are timed)."""
+    """--onnx adds rows for the exported model, fp32 and int8; the fp32 export hears what
+    torch hears (same greedy words, so the same correctly recognized words are timed)."""
     out = bench("streaming.py", "--utts", "3", "--onnx")
     rows = re.findall(r"^(\S.*?)\s+\d+\.\d\dM\s+(\d\.\d{4})\s+(\d\.\d{4})", out, re.MULTILINE)
-    assert [name.endswith("(onnx)") for name, _, _ in rows] == [False, True], out
+    labels = [re.search(r"\((onnx.*)\)$", name) for name, _, _ in rows]
+    assert [m and m.group(1) for m in labels] == [None, "onnx", "onnx int8"], out
     assert all(float(stream) > 0 and float(offline) > 0 for _, stream, offline in rows)
     counts = re.findall(r"(\d+) correctly recognized words", out)
-    assert len(counts) == 2 and counts[0] == counts[1] and int(counts[0]) > 0, out
+    assert len(counts) == 3 and counts[0] == counts[1] and int(counts[0]) > 0, out

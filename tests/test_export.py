@@ -59,8 +59,50 @@ def test_export_writes_every_graph(exported):
     _, files, transcriber = exported
     names = {f.name for f in files}
     assert {"features.onnx", "model.onnx", "model.int8.onnx", "model.json"} <= names
-    streaming = {"frontend.onnx", "step.onnx"}
+    streaming = {"frontend.onnx", "step.onnx", "step.int8.onnx"}
     assert (streaming <= names) == transcriber.loaded.model.causal
+    assert names.isdisjoint(streaming) != transcriber.loaded.model.causal
+
+
+def test_the_int8_copies_are_what_model_int8_onnx_runs(exported):
+    """`--model DIR/model.int8.onnx` runs the quantized graphs, offline and streaming: close to
+    the fp32 export's best path, yet not its numbers (so the int8 files are what ran)."""
+    from asr.onnx_runtime import OnnxRecognizer, OnnxTranscriber
+    from asr.stream import EndpointRules
+
+    tmp, _, transcriber = exported
+    wave = noise(40037, seed=3).numpy()
+    fp32 = OnnxTranscriber(tmp / "onnx").log_probs(wave)
+    int8 = OnnxTranscriber(tmp / "onnx" / "model.int8.onnx").log_probs(wave)
+    assert int8.shape == fp32.shape and not np.array_equal(int8, fp32)
+    assert (int8.argmax(1) == fp32.argmax(1)).mean() >= 0.9
+    if not transcriber.loaded.model.causal:
+        return
+    rec = OnnxRecognizer(tmp / "onnx" / "model.int8.onnx", EndpointRules(float("inf"), 0))
+    assert rec.int8
+    state, outputs = rec.init_state(), []
+    for start in range(0, len(wave), 2560):
+        log_probs, state = rec.step(wave[start : start + 2560], state)
+        outputs.append(log_probs)
+    streamed = np.concatenate(outputs)
+    assert streamed.shape == fp32.shape and not np.allclose(streamed, fp32, atol=2e-3)
+    assert (streamed.argmax(1) == fp32.argmax(1)).mean() >= 0.9
+
+
+def test_an_int8_export_without_its_step_says_to_export_again(exported, tmp_path):
+    """Before 2026-11-27 `--int8` quantized the offline model only."""
+    import shutil
+
+    from asr.onnx_runtime import OnnxRecognizer
+
+    tmp, _, transcriber = exported
+    if not transcriber.loaded.model.causal:
+        return
+    old = shutil.copytree(tmp / "onnx", tmp_path / "old")
+    (old / "step.int8.onnx").unlink()
+    with pytest.raises(AsrError, match="step.int8.onnx: missing; export the model again"):
+        OnnxRecognizer(old / "model.int8.onnx")
+    OnnxRecognizer(old)  # the fp32 folder still streams
 
 
 @pytest.mark.parametrize("n", [300, 1500, 16000, 40037])
@@ -108,13 +150,18 @@ def test_streaming_step_graph_matches_torch_step(exported):
         state = expected_state
 
 
-def test_cli_transcribes_the_exported_folder_without_torch(exported):
+@pytest.mark.parametrize("weights", ["", "model.int8.onnx"])
+def test_cli_transcribes_the_exported_folder_without_torch(exported, weights):
+    from asr.onnx_runtime import OnnxTranscriber
+
     tmp, _, transcriber = exported
     path = tmp / "n.wav"
     sf.write(str(path), noise(24000, seed=5).numpy(), 16000)
-    proc = run_cli_without_torch("transcribe", str(path), "--model", str(tmp / "onnx"))
+    model = tmp / "onnx" / weights
+    proc = run_cli_without_torch("transcribe", str(path), "--model", str(model))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == transcriber.transcribe_file(path).text
+    expected = OnnxTranscriber(model) if weights else transcriber
+    assert proc.stdout.strip() == expected.transcribe_file(path).text
 
 
 @pytest.mark.parametrize("size", [37, 2560, 16000])

@@ -67,3 +67,5 @@ def test_info_reads_an_export_folder(tmp_path):
     facts = json.loads(out)
     assert facts["kind"] == "onnx export" and facts["streams"] is True
     assert "model.onnx" in facts["files"] and "parameters" not in facts
+    code, out = info(tmp_path / "onnx" / "model.onnx", "--json")  # a file in the folder: the same
+    assert code == 0 and json.loads(out) == facts, out
