@@ -2,9 +2,11 @@
 
 Why: the encoders learn on utterances of a few seconds. Over minutes of audio they lose
 accuracy and their memory grows with the length. On 9 recordings of 40 dev utterances each
-(2-4 minutes, 0.15-0.6 s pauses), the bundled BiLSTM's greedy WER is 0.621 in one piece,
-0.570 cut here into pieces of 4-10 s, and 0.530 cut at the true sentence ends (the GRU:
-0.729, 0.694, 0.639); pieces of up to 20 s gave 0.583, of up to 6 s 0.570. Recordings of a
+(2-4 minutes, 0.15-0.6 s pauses), the bundled BiLSTM's greedy WER was 0.621 in one piece,
+0.570 cut here into pieces of 4-10 s, and 0.530 cut at the true sentence ends; pieces of up
+to 20 s gave 0.583, of up to 6 s 0.570. On dev.jsonl as rebuilt on 2026-11-27
+(`python bench/long_recordings.py --manifest dev.jsonl [--model streaming]`): BiLSTM 0.701,
+0.636, 0.589; GRU 0.761, 0.698, 0.652. Recordings of a
 sentence or two stay whole. Cutting where the signal is quietest keeps words
 whole, as a voice-activity segmenter would, with no second model. numpy only: the
 onnxruntime path uses it without torch.

@@ -71,3 +71,14 @@ def test_streaming_bench_measures_the_export_beside_torch():
     assert all(float(stream) > 0 and float(offline) > 0 for _, stream, offline in rows)
     counts = re.findall(r"(\d+) correctly recognized words", out)
     assert len(counts) == 3 and counts[0] == counts[1] and int(counts[0]) > 0, out
+
+
+def test_long_recordings_bench_leaves_a_short_recording_whole():
+    """Three samples joined make a recording under 20 s, which `asr transcribe` decodes whole:
+    the cut-at-pauses row must equal the one-piece row."""
+    out = bench("long_recordings.py", "--recordings", "1", "--per-recording", "3")
+    assert out.startswith("1 recording of 3 utterances"), out
+    rows = dict(re.findall(r"^(\S.*?)\s+(\d\.\d{3}\s+\d\.\d{3})\s+\d\.\d{4}$", out, re.MULTILINE))
+    assert set(rows) == {"one piece", "cut at pauses (asr transcribe)",
+                         "cut at the true sentence ends"}, out  # fmt: skip
+    assert rows["one piece"] == rows["cut at pauses (asr transcribe)"]
