@@ -8,8 +8,7 @@ Writes a folder that `asr.onnx_runtime` runs with onnxruntime and numpy only (no
                  frames, and one encoder + head step with the state as an explicit input and
                  output (a Mamba's SSM and conv states joined into one tensor)
   model.json     config, tokenizer symbols, feature statistics: all the runtime needs
-`--int8` adds model.int8.onnx (and step.int8.onnx): onnxruntime's dynamic int8 quantization
-(weights int8, activations quantized on the fly) of MatMul/LSTM/Gemm weights; `--model
+`--int8` adds model.int8.onnx (and step.int8.onnx): int8 weights (asr.quantize); `--model
 DIR/model.int8.onnx` runs them.
 """
 
@@ -27,8 +26,9 @@ from asr.checkpoint import load_model
 from asr.confidence import CALIBRATION_KEY
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
-from asr.onnx_runtime import FORMAT, INT8_SUFFIX
+from asr.onnx_runtime import FORMAT
 from asr.outputs import output_folder
+from asr.quantize import int8_copy
 
 
 class ConvLogMel(nn.Module):
@@ -107,24 +107,6 @@ def _export(module, args, path, inputs, outputs, dynamic) -> None:
         )  # fmt: skip
 
 
-def _quantized(path: Path) -> Path:
-    """model.onnx -> model.int8.onnx: dynamic int8 weights. ONNX Runtime quantizes MatMul,
-    Gemm, Conv and LSTM weights but not a GRU op's, so a GRU shrinks by its head only."""
-    import logging
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    target = path.with_name(path.stem + INT8_SUFFIX)
-    quantizer_log = logging.getLogger()  # its advice to pre-process is for vision models
-    level = quantizer_log.level
-    quantizer_log.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
-    finally:
-        quantizer_log.setLevel(level)
-    return target
-
-
 def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = False) -> list[Path]:
     """Export a model file (default: the bundled one) to an ONNX folder -> files written."""
     loaded = load_model(model_path)
@@ -148,7 +130,7 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
         _export(Step(model), (x, state), written[3], ["x", "state"], ["log_probs", "new_state"],
                 {"x": {1: "frames"}, "log_probs": {1: "frames"}})  # fmt: skip
     if int8:
-        written += [_quantized(path) for path in written if path.stem in ("model", "step")]
+        written += [int8_copy(path) for path in written if path.stem in ("model", "step")]
     meta = {
         "format": FORMAT,
         "config": loaded.config.to_dict(),

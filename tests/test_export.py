@@ -89,6 +89,20 @@ def test_the_int8_copies_are_what_model_int8_onnx_runs(exported):
     assert (streamed.argmax(1) == fp32.argmax(1)).mean() >= 0.9
 
 
+def test_int8_copies_store_every_recurrent_weight_as_int8(exported):
+    """onnxruntime leaves a GRU op's weights float32; asr.quantize stores them as int8 rows.
+    The exporter names a recurrent op's weight initializers after it (onnx::GRU_12)."""
+    import onnx
+
+    tmp, _, transcriber = exported
+    graphs = ["model.int8.onnx"] + ["step.int8.onnx"] * transcriber.loaded.model.causal
+    for name in graphs:
+        graph = onnx.load(str(tmp / "onnx" / name)).graph
+        floats = [i.name for i in graph.initializer
+                  if i.data_type == onnx.TensorProto.FLOAT and np.prod(i.dims) >= 16 * 16]  # fmt: skip
+        assert not [n for n in floats if "gru" in n.lower() or "lstm" in n.lower()], floats
+
+
 def test_an_int8_export_without_its_step_says_to_export_again(exported, tmp_path):
     """Before 2026-11-27 `--int8` quantized the offline model only."""
     import shutil
