@@ -853,7 +853,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     model: Annotated[
         Path | None,
-        typer.Option("--model", help="Causal model file (default: the bundled streaming model)."),
+        typer.Option(
+            "--model",
+            help="Causal model file, or its `asr export` folder to serve without torch "
+            "(default: the bundled streaming model).",
+        ),
     ] = None,
     max_connections: Annotated[int, typer.Option(help="Concurrent WebSocket streams.")] = 16,
     idle_timeout: Annotated[float, typer.Option(help="Close a stream silent this long (s).")] = 30,
@@ -865,19 +869,27 @@ def serve(
 ):
     """Live captions over WebSocket (/ws), file transcription over HTTP (POST /transcribe),
     and a web page at / that captions the browser's microphone."""
-    from asr.bundled import STREAMING_MODEL
     from asr.server import Limits, build_app, listening_socket
     from asr.server import serve as serve_app
-    from asr.streaming import EndpointRules, Recognizer
+    from asr.stream import EndpointRules
 
     check_flag(endpoint_ms > 0, "--endpoint-ms", "positive", endpoint_ms)
     check_flag(max_connections >= 1, "--max-connections", "at least 1", max_connections)
     check_flag(idle_timeout > 0, "--idle-timeout", "positive", idle_timeout)
     sock = listening_socket(host, port)
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    options = decoding.options(model)
+    settled = decoding.settled(model)
+    options = beam_options(*settled)
     check_alternatives(alternatives, True, options)  # the server speaks JSON
-    recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, options, alternatives)
+    if is_export(model, *settled):  # onnxruntime, no torch
+        from asr.onnx_runtime import OnnxRecognizer
+
+        recognizer = OnnxRecognizer(model, rules)
+    else:
+        from asr.bundled import STREAMING_MODEL
+        from asr.streaming import Recognizer
+
+        recognizer = Recognizer.from_file(model or STREAMING_MODEL, rules, options, alternatives)
     limits = Limits(max_connections=max_connections, idle_timeout_s=idle_timeout)
     serve_app(build_app(recognizer, limits), sock)
 

@@ -51,9 +51,12 @@ def is_onnx_export(path) -> bool:
 
 def load_audio_np(path: str | Path, rate: int) -> np.ndarray:
     """Mono float32 at `rate` (soxr resampling), with the torch path's one-line errors."""
+    return resample_np(*read_mono(path), rate)
+
+
+def resample_np(wave: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
     import soxr
 
-    wave, file_rate = read_mono(path)
     if file_rate != rate:
         wave = soxr.resample(wave, file_rate, rate, quality="HQ")
     return np.ascontiguousarray(wave, dtype=np.float32)
@@ -157,6 +160,10 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
 
     def new_beam_decoder(self):
         return None  # exported models decode greedily
+
+    def with_own_search(self):
+        """What `asr serve` gives each upload: greedy decoding keeps no search state to share."""
+        return self
 
     def init_state(self) -> tuple:
         """(samples not yet framed, normalized frames the front end has not used, encoder)."""

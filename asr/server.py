@@ -23,6 +23,7 @@ import json
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from starlette.applications import Starlette
@@ -33,7 +34,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from asr.errors import AsrError, os_reason
 from asr.live import Captioner, Event
-from asr.streaming import Recognizer
+from asr.onnx_runtime import OnnxRecognizer, resample_np
+
+if TYPE_CHECKING:  # an exported model serves without torch
+    from asr.streaming import Recognizer
 
 PAGE = Path(__file__).parent / "web" / "index.html"
 
@@ -46,7 +50,7 @@ class Limits:
     max_upload_bytes: int = 50 << 20
 
 
-def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
+def build_app(recognizer: Recognizer | OnnxRecognizer, limits: Limits = Limits()) -> Starlette:
     active = {"connections": 0}
     rate = recognizer.settings.sample_rate
 
@@ -63,7 +67,7 @@ def build_app(recognizer: Recognizer, limits: Limits = Limits()) -> Starlette:
         if len(body) > limits.max_upload_bytes:
             return JSONResponse({"error": "file too large"}, status_code=413)
         try:
-            wave = await asyncio.to_thread(_decode_upload, body, rate)
+            wave = await asyncio.to_thread(_decode_upload, body, rate, recognizer)
             hyp = await asyncio.to_thread(transcribe_upload, wave)
         except AsrError as err:
             return JSONResponse({"error": err.reason}, status_code=400)
@@ -124,18 +128,24 @@ def _client_rate(ws: WebSocket, default: int) -> int:
         return default
 
 
-def _decode_upload(body: bytes, rate: int):
-    """An uploaded file's bytes -> mono samples at `rate`, with the file reader's checks."""
-    import torch
-
-    from asr.audio import resample
+def _decode_upload(body: bytes, rate: int, recognizer):
+    """An uploaded file's bytes -> mono samples at `rate`, with the file reader's checks,
+    resampled as `asr transcribe` does with that model (torchaudio, or soxr without torch)."""
     from asr.audio_file import decode_mono
 
     data, file_rate = decode_mono(io.BytesIO(body), "upload")
+    if isinstance(recognizer, OnnxRecognizer):
+        return resample_np(data, file_rate, rate)
+    import torch
+
+    from asr.audio import resample
+
     return resample(torch.from_numpy(data), file_rate, rate)
 
 
-async def _serve_stream(ws: WebSocket, recognizer: Recognizer, limits: Limits, rate: int):
+async def _serve_stream(
+    ws: WebSocket, recognizer: Recognizer | OnnxRecognizer, limits: Limits, rate: int
+):
     captioner = await asyncio.to_thread(Captioner, recognizer)  # the first fork builds a trie
     resampler = None
     if rate != recognizer.settings.sample_rate:

@@ -161,3 +161,61 @@ def test_a_taken_port_or_unknown_host_is_one_line_before_the_model_loads(tmp_pat
             assert result.output.startswith(message) and result.output.count("\n") == 1
     finally:
         taken.close()
+
+
+@pytest.fixture(scope="module")
+def onnx_rec(tmp_path_factory):
+    """A random tiny GRU, exported: `asr serve --model DIR` serves it on onnxruntime."""
+    import torch
+    from test_checkpoint import tiny
+    from test_streaming import TOK
+
+    from asr.checkpoint import save_model
+    from asr.export import export
+    from asr.features import FeatureStats
+    from asr.onnx_runtime import OnnxRecognizer
+    from asr.stream import EndpointRules
+
+    pytest.importorskip("onnxruntime")
+    tmp = tmp_path_factory.mktemp("onnx_serve")
+    torch.manual_seed(0)
+    model, cfg = tiny("gru")
+    with torch.no_grad():
+        model.head.weight.mul_(10)  # a best path that changes often
+    save_model(tmp / "m.safetensors", model, cfg, TOK, FeatureStats.identity(80))
+    export(tmp / "m.safetensors", tmp / "onnx")
+    return OnnxRecognizer(tmp / "onnx", EndpointRules(min_trailing_blank_s=0.8))
+
+
+def test_an_exported_model_serves_what_it_streams_live(onnx_rec, tmp_path):
+    wave = noise(24000, seed=11).numpy()
+    client = TestClient(build_app(onnx_rec))
+    events, expected = served_and_live_events(onnx_rec, client, wave, tmp_path)
+    assert events == expected
+    assert events[-1]["type"] == "final" and events[-1]["text"]
+    path = tmp_path / "n.flac"
+    sf.write(str(path), noise(30000, seed=3).numpy(), 22050)  # resampled with soxr, as
+    response = client.post("/transcribe", content=path.read_bytes())  # asr transcribe does
+    assert response.status_code == 200
+    assert response.json()["text"] == onnx_rec.transcribe_file(path).text
+
+
+def test_asr_serve_of_an_export_folder_never_imports_torch(onnx_rec):
+    """The server is built and handed to uvicorn with torch never imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport asr.server\n"
+        "def ready(app, sock):\n"
+        "    assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "    print('serving', type(app).__name__)\n"
+        "asr.server.serve = ready\n"
+        "from cli import app\nsys.argv = ['asr', *sys.argv[1:]]\n"
+        "try:\n    app()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+    )
+    args = ["serve", "--model", str(onnx_rec.folder), "--port", "0"]
+    proc = subprocess.run([sys.executable, "-c", code, *args],
+                          capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "serving Starlette"
