@@ -213,7 +213,7 @@ def main() -> None:
     print(f"{len(waves)} utterances, {audio_s:.1f} s of audio from {args.manifest}; "
           f"chunk {args.chunk_ms:g} ms; 1 thread; word ends {ends_from}; "
           f"{f'beam {args.beam} with {args.lm}' if beam else 'greedy'}")  # fmt: skip
-    header = (f"{'model':44} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
+    header = (f"{'model':48} {'params':>7} {'RTF stream':>10} {'RTF offline':>11} {'ratio':>6} "
               f"{'algo ms':>7} {'lat mean':>8} {'lat p95':>8} {'peak MiB':>8}")  # fmt: skip
     print(header)
 
@@ -239,7 +239,7 @@ def main() -> None:
         lat = sorted(x for _, x in latencies) or [float("nan")]
         final_words = sum(last for last, _ in latencies)  # not len(finals): that has a nan for none
         finals = sorted(x for last, x in latencies if last) or [float("nan")]
-        print(f"{name[-44:]:44} {params:6.2f}M {stream_s / audio_s:10.4f} "
+        print(f"{name[-48:]:48} {params:6.2f}M {stream_s / audio_s:10.4f} "
               f"{offline_s / audio_s:11.4f} {stream_s / offline_s:5.2f}x "
               f"{args.chunk_ms + lookahead_ms:7.0f} {1000 * statistics.fmean(lat):7.0f}ms "
               f"{1000 * p95(lat):7.0f}ms {peak_mib:8.1f}")  # fmt: skip
@@ -271,7 +271,7 @@ def main() -> None:
                     onnx = OnnxRecognizer(folder / weights, rules)
                     suffix = f" ({label})"
                     report(
-                        name[-(44 - len(suffix)) :] + suffix, params, lookahead_ms, onnx, waves_np
+                        name[-(48 - len(suffix)) :] + suffix, params, lookahead_ms, onnx, waves_np
                     )
 
 

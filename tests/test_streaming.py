@@ -265,3 +265,18 @@ def test_streamed_words_carry_the_models_calibration():
     streamed = [w.confidence for f in finals for w in f.words]
     assert streamed == [w.confidence for w in offline.words]
     assert streamed[0] == pytest.approx(rec.calibration.apply(1.0, beam=False), abs=1e-4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(frames=st.integers(0, 300), seed=st.integers(0, 2**16))
+def test_the_doubling_scan_is_the_frame_by_frame_scan(frames, seed):
+    """An exported Mamba decodes whole recordings with the doubling scan and streams with the
+    frame loop; both must be the same recurrence from any state, at any length."""
+    from asr.encoders.mamba import _doubling_scan, _scan
+
+    generator = torch.Generator().manual_seed(seed)
+    decay = torch.rand(1, frames, 8, 4, generator=generator)  # exp(delta A): in (0, 1)
+    drive = torch.randn(1, frames, 8, 4, generator=generator)
+    h = torch.randn(1, 8, 4, generator=generator) * 10
+    expected = _scan(decay, drive, h) if frames else drive
+    assert torch.allclose(_doubling_scan(decay, drive, h), expected, atol=1e-5)

@@ -32,15 +32,33 @@ def _scan(decay: torch.Tensor, drive: torch.Tensor, h: torch.Tensor) -> torch.Te
     return torch.stack(states, dim=1)
 
 
+def _doubling_scan(decay: torch.Tensor, drive: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """`_scan` in ceil(log2 T) whole-tensor steps (Hillis and Steele): after the step of
+    stride k, each frame holds its recurrence over the 2k frames that end there. For the ONNX
+    export of whole recordings: there a loop over T frames of small ops ran at 1.8x torch's
+    RTF, and O(T log T) arithmetic in a handful of large ops is faster."""
+    drive = torch.cat([drive[:, :1] + decay[:, :1] * h.unsqueeze(1), drive[:, 1:]], dim=1)
+    stride = 1
+    while stride < decay.shape[1]:
+        drive = torch.cat(
+            [drive[:, :stride], drive[:, stride:] + decay[:, stride:] * drive[:, :-stride]], dim=1
+        )
+        decay = torch.cat([decay[:, :stride], decay[:, stride:] * decay[:, :-stride]], dim=1)
+        stride *= 2
+    return drive
+
+
 @functools.cache
-def _scripted_scan():
-    """`_scan` compiled by TorchScript, for ONNX export only: a traced Python loop is unrolled
-    at the example's length, a scripted one becomes an ONNX Loop over however many frames
-    come. Compiled on first export, not at import (TorchScript warns that it is deprecated);
-    streaming runs the plain loop."""
+def _scripted(scan):
+    """A scan compiled by TorchScript, for ONNX export only: a traced Python loop is unrolled
+    at the example's length, a scripted one becomes an ONNX Loop that runs as many times as
+    the frames that come need. The whole-recording graph takes `_doubling_scan` (3x faster on
+    10 s than `_scan`'s frame loop there), the streaming step `_scan` (a 4-frame chunk: 3.0
+    against 3.7 ms). Compiled on first export, not at import (TorchScript warns that it is
+    deprecated); streaming in torch runs the plain loop."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, still works
-        return torch.jit.script(_scan)
+        return torch.jit.script(scan)
 
 
 class MambaEncoder(nn.Module):
@@ -74,7 +92,7 @@ class MambaEncoder(nn.Module):
     def traceable(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, H) as `forward` computes it, in ops that ONNX export traces
         for any T (mambapy's parallel scan loops over log2(T): its trace fits one T only)."""
-        return self.step(x, self.init_state(x.shape[0]), scan=_scripted_scan())[0]
+        return self.step(x, self.init_state(x.shape[0]), scan=_scripted(_doubling_scan))[0]
 
     @staticmethod
     def pack_state(state: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -86,7 +104,7 @@ class MambaEncoder(nn.Module):
         """`step` on a packed state, with the scan scripted: what ONNX export traces for a
         streaming step that takes any number of frames."""
         h, inputs = packed.split([D_STATE, D_CONV - 1], dim=-1)
-        y, state = self.step(chunk, (h, inputs), scan=_scripted_scan())
+        y, state = self.step(chunk, (h, inputs), scan=_scripted(_scan))
         return y, self.pack_state(state)
 
     def step(self, chunk: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], scan=_scan):
