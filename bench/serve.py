@@ -8,7 +8,7 @@ the audio in 100 ms frames at real-time pace (staggered starts). Per word of the
 transcript, partial latency = when the word first showed in its final spelling minus when its
 end (the model's own word end time) was spoken. Prints, per N: mean and 95th-percentile
 latency, whether every client's joined finals equal the offline transcript, and the server's
-resident memory per connection; then the largest N with p95 under the budget. With --lm the
+resident memory per connection (over its memory before the first client, printed first); then the largest N with p95 under the budget. With --lm the
 server (and the offline reference) decode by beam search with that LM at the bundled weights.
 An `asr export` folder as --model is served on onnxruntime, greedily.
 """
@@ -36,6 +36,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_serving(port: int, server: subprocess.Popen, seconds: float = 120) -> None:
+    """Until the page answers: the port is bound before the model loads, so a connection
+    alone would be accepted while the server is still loading (and its memory growing)."""
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with status {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server did not answer within {seconds:g} s")
 
 
 def rss_mib(pid: int) -> float:
@@ -125,15 +142,11 @@ def main() -> None:
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_serving(port, server)
         idle_mib = rss_mib(server.pid)
         url = f"ws://127.0.0.1:{port}/ws"
-        print(f"audio {len(wave) / 16000:.1f} s ({args.audio.name}), offline: {offline!r}")
+        print(f"audio {len(wave) / 16000:.1f} s ({args.audio.name}), offline: {offline!r}; "
+              f"server resident memory before the first client {idle_mib:.0f} MiB")  # fmt: skip
         print(f"{'clients':>7} {'mean ms':>8} {'p95 ms':>8} {'all = offline':>13} {'MiB/conn':>9}")
         best = 0
         for n in args.clients:
