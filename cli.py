@@ -102,16 +102,11 @@ HotwordBonusOption = Annotated[
 ]
 
 
-def is_export(model, *settled) -> bool:
-    """Whether `model` is an `asr export` folder (run on onnxruntime); those decode greedily,
-    so decoding flags asking for a beam search are refused."""
+def is_export(model) -> bool:
+    """Whether `model` is an `asr export` folder (or a model file in one): run on onnxruntime."""
     from asr.onnx_runtime import is_onnx_export
 
-    if not is_onnx_export(model):
-        return False
-    if beam_options(*settled) is not None:
-        fail(f"{model}: exported models decode greedily (no --beam/--lm/--vocab/--hotwords)")
-    return True
+    return is_onnx_export(model)
 
 
 def subtitle_dirs(srt: Path | None, vtt: Path | None) -> dict[str, Path]:
@@ -135,16 +130,12 @@ class DecodingFlags:
     hotword_bonus: float | None = None
     no_lm: bool = False
 
-    def settled(self, model) -> tuple:
-        """(beam, lm, lm_weight, word_bonus, vocab, hotwords, hotword_bonus) with the LM
-        settled: the bundled model comes with the bundled LM unless --no-lm."""
-        lm = lm_or_bundled(model, self.lm, self.no_lm)
-        return (self.beam, lm, self.lm_weight, self.word_bonus, self.vocab, self.hotwords,
-                self.hotword_bonus)  # fmt: skip
-
     def options(self, model):
-        """BeamOptions for `model`, or None for greedy decoding."""
-        return beam_options(*self.settled(model))
+        """BeamOptions for `model`, or None for greedy decoding; the LM settled: the bundled
+        model (and an export made with an LM) comes with its LM unless --no-lm."""
+        lm = lm_or_bundled(model, self.lm, self.no_lm)
+        return beam_options(self.beam, lm, self.lm_weight, self.word_bonus, self.vocab,
+                            self.hotwords, self.hotword_bonus)  # fmt: skip
 
 
 _DECODING_OPTIONS = {  # DecodingFlags field -> its command-line option
@@ -204,16 +195,15 @@ def load_transcriber(
     if adapt and adapt_speaker:
         fail("--adapt tunes to each utterance, --adapt-speaker to each speaker: choose one "
              "(both together lost to either alone on dev)")  # fmt: skip
-    settled = decoding.settled(model)
-    beam = beam_options(*settled)
-    if is_export(model, *settled):
+    beam = decoding.options(model)
+    if is_export(model):
         if vtln:
             fail(f"{model}: exported models hear audio unwarped (no --vtln)")
         if adapt or adapt_speaker:
             fail(f"{model}: exported models keep their weights (no --adapt/--adapt-speaker)")
         from asr.onnx_runtime import OnnxTranscriber
 
-        return OnnxTranscriber(model)
+        return OnnxTranscriber(model, beam=beam, alternatives=alternatives)
     if adapt_speaker and beam is not None and beam.lm is not None:
         fail("--adapt-speaker decodes greedily or with --vocab/--hotwords/--beam, not with an "
              "LM (after tuning it lost on dev: FSDD lucas 0.192 -> 0.316); add --no-lm, or "
@@ -257,7 +247,8 @@ def long_file_progress(path: Path):
 
 def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | None:
     """The LM to decode with: --lm; else, for the bundled model, the bundled LM (beam search
-    with it cuts the bundled model's dev WER from 0.53 to 0.37); nothing with --no-lm."""
+    with it cuts the bundled model's dev WER from 0.53 to 0.37), and for an export folder the
+    LM exported with it; nothing with --no-lm."""
     if no_lm:
         if lm is not None:
             fail("--lm and --no-lm contradict each other")
@@ -266,6 +257,10 @@ def lm_or_bundled(model: Path | None, lm: Path | None, no_lm: bool) -> Path | No
 
     if lm is None and is_bundled(model):
         return BUNDLED_LM if BUNDLED_LM.exists() else None
+    if lm is None:  # an export folder decodes with the LM exported beside its model, if any
+        from asr.onnx_runtime import exported_lm
+
+        return exported_lm(model)
     return lm
 
 
@@ -722,14 +717,14 @@ def live(
     check_flag(chunk_ms > 0, "--chunk-ms", "positive", chunk_ms)
     check_flag(endpoint_ms > 0, "--endpoint-ms", "positive", endpoint_ms)
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    settled = decoding.settled(model)
-    beam = beam_options(*settled)
+    beam = decoding.options(model)
     check_alternatives(alternatives, json_output, beam)
     loader = None
-    if is_export(model, *settled):  # onnxruntime, no torch
+    if is_export(model):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer, load_audio_np
 
-        recognizer, loader = OnnxRecognizer(model, rules), load_audio_np
+        recognizer = OnnxRecognizer(model, rules, beam=beam, alternatives=alternatives)
+        loader = load_audio_np
     else:
         import torch
 
@@ -811,12 +806,20 @@ def export(
     int8: Annotated[
         bool, typer.Option("--int8", help="Also write dynamic-int8 copies of the model and step.")
     ] = False,
+    lm: Annotated[
+        Path | None,
+        typer.Option(
+            "--lm", help="Word LM to copy in (default: the bundled LM for a bundled model)."
+        ),
+    ] = None,
+    no_lm: NoLmOption = False,
 ):
-    """Export to ONNX (features, model, streaming step); `--model DIR` then runs it on
-    onnxruntime without torch, `--model DIR/model.int8.onnx` its int8 copies."""
+    """Export to ONNX (features, model, streaming step, and an LM); `--model DIR` then runs
+    it on onnxruntime without torch, decoding as `asr transcribe` does (the bundled model's
+    export: beam search with the bundled LM), `--model DIR/model.int8.onnx` its int8 copies."""
     from asr.export import export as run_export
 
-    for path in run_export(model, out, int8):
+    for path in run_export(model, out, int8, lm_or_bundled(model, lm, no_lm)):
         typer.echo(f"{path}  {path.stat().st_size / 1e6:.2f} MB")
 
 
@@ -878,13 +881,12 @@ def serve(
     check_flag(idle_timeout > 0, "--idle-timeout", "positive", idle_timeout)
     sock = listening_socket(host, port)
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
-    settled = decoding.settled(model)
-    options = beam_options(*settled)
+    options = decoding.options(model)
     check_alternatives(alternatives, True, options)  # the server speaks JSON
-    if is_export(model, *settled):  # onnxruntime, no torch
+    if is_export(model):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer
 
-        recognizer = OnnxRecognizer(model, rules)
+        recognizer = OnnxRecognizer(model, rules, beam=options, alternatives=alternatives)
     else:
         from asr.bundled import STREAMING_MODEL
         from asr.streaming import Recognizer

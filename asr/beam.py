@@ -1,6 +1,7 @@
 """CTC beam search with an optional n-gram word LM, vocabulary restriction and hotwords.
 
-The search is torchaudio's CTC decoder (flashlight-text, with KenLM inside), not ours:
+The search is flashlight-text's CTC decoder (KenLM inside; built as torchaudio builds it, in
+asr/search_backend.py, so it runs without torch), not ours:
   - `--beam N` alone: lexicon-free search over characters;
   - `--lm FILE` (ARPA, gzipped ARPA or KenLM binary): words are scored by the LM and spelled
     from the LM's own vocabulary (read from an ARPA file, or `FILE.vocab` beside a binary);
@@ -25,13 +26,15 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from asr.bundled import BUNDLED_LM
 from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
 from asr.errors import AsrError
 from asr.text import normalize_text
+
+if TYPE_CHECKING:
+    import torch
 
 LOG10 = math.log(10)
 
@@ -198,14 +201,13 @@ class BeamDecoder:
     """Beam search over CTC log-probs for one tokenizer; results carry word times."""
 
     def __init__(self, tokenizer, options: BeamOptions, frame_seconds: float):
-        from torchaudio.models.decoder import ctc_decoder
+        from asr.search_backend import CTCSearch
 
         self.tokenizer, self.options, self.frame_seconds = tokenizer, options, frame_seconds
         self._tmp = tempfile.TemporaryDirectory(prefix="asr-beam-")
         tmp = Path(self._tmp.name)
         words = self._lexicon_words(options)
         lexicon = None
-        self._words, self._trie = words, None  # the lexicon, and its trie once fork() needs it
         if words is not None:
             lexicon = tmp / "lexicon.txt"
             lexicon.write_text("".join(f"{w}\t{' '.join(w)}\n" for w in words), encoding="utf-8")
@@ -215,13 +217,13 @@ class BeamDecoder:
         symbols = tokenizer.symbols
         try:
             with quiet_stderr():
-                self.decoder = ctc_decoder(
-                    lexicon=str(lexicon) if lexicon else None,
-                    tokens=symbols,
-                    lm=str(lm) if lm else None,
-                    beam_size=options.beam,
-                    lm_weight=self._lm_weight,
-                    word_score=options.word_bonus,
+                self.decoder = CTCSearch(
+                    symbols,
+                    lexicon,
+                    lm,
+                    options.beam,
+                    self._lm_weight,
+                    options.word_bonus,
                     blank_token=symbols[tokenizer.blank_id],
                     sil_token="|",
                     unk_word="<unk>",
@@ -234,53 +236,9 @@ class BeamDecoder:
         """Another search with the same LM, lexicon and options, sharing the LM in memory:
         what each stream of `asr serve` needs. A new BeamDecoder reloads the LM (~0.8 s and
         ~36 MB for the bundled one); a fork takes milliseconds and a search's state."""
-        from flashlight.lib.text.decoder import (
-            CriterionType,
-            LexiconDecoder,
-            LexiconDecoderOptions,
-            LexiconFreeDecoder,
-            LexiconFreeDecoderOptions,
-        )
-
-        ctc, opts = self.decoder, self.options
-        common = {  # the rest as torchaudio's ctc_decoder defaults them for the first search
-            "beam_size": opts.beam, "beam_size_token": len(self.tokenizer.symbols),
-            "beam_threshold": 50.0, "lm_weight": self._lm_weight, "sil_score": 0.0,
-            "log_add": False, "criterion_type": CriterionType.CTC,
-        }  # fmt: skip
-        silence = ctc.tokens_dict.get_index("|")
-        if self.lexicon_search:
-            options = LexiconDecoderOptions(
-                word_score=opts.word_bonus, unk_score=float("-inf"), **common
-            )
-            unknown = ctc.word_dict.get_index("<unk>")
-            search = LexiconDecoder(
-                options, self._lexicon_trie(), ctc.lm, silence, ctc.blank, unknown, [], False
-            )
-        else:
-            search = LexiconFreeDecoder(LexiconFreeDecoderOptions(**common), ctc.lm, silence,
-                                        ctc.blank, [])  # fmt: skip
         twin = copy.copy(self)
-        twin.decoder = copy.copy(ctc)
-        twin.decoder.decoder = search
+        twin.decoder = self.decoder.fork()
         return twin
-
-    def _lexicon_trie(self):
-        """The spelling trie of the lexicon words with their LM unigram scores, smeared by
-        maximum: what torchaudio builds inside ctc_decoder, built once here for forks."""
-        if self._trie is None:
-            from flashlight.lib.text.decoder import SmearingMode, Trie
-
-            ctc = self.decoder
-            trie = Trie(ctc.tokens_dict.index_size(), ctc.tokens_dict.get_index("|"))
-            start = ctc.lm.start(False)
-            for word in self._words:
-                index = ctc.word_dict.get_index(word)
-                _, score = ctc.lm.score(start, index)
-                trie.insert([ctc.tokens_dict.get_index(c) for c in word], index, score)
-            trie.smear(SmearingMode.MAX)
-            self._trie = trie
-        return self._trie
 
     def _lexicon_words(self, options: BeamOptions) -> list[str] | None:
         words = None
@@ -356,7 +314,7 @@ class BeamDecoder:
     def step(self, log_probs: torch.Tensor) -> None:
         """Extend the search by (T, V) more frames."""
         if log_probs.shape[0]:
-            self.decoder.decode_step(log_probs.float().contiguous())
+            self.decoder.decode_step(log_probs)
             self.frames += log_probs.shape[0]
 
     def partial(self) -> Hypothesis:

@@ -8,6 +8,7 @@ Writes a folder that `asr.onnx_runtime` runs with onnxruntime and numpy only (no
                  frames, and one encoder + head step with the state as an explicit input and
                  output (a Mamba's SSM and conv states joined into one tensor)
   model.json     config, tokenizer symbols, feature statistics: all the runtime needs
+  lm.arpa.gz     (with an LM: the bundled model's by default) the word LM its searches use
 `--int8` adds model.int8.onnx (and step.int8.onnx): int8 weights (asr.quantize); `--model
 DIR/model.int8.onnx` runs them.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import warnings
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from asr.checkpoint import load_model
 from asr.confidence import CALIBRATION_KEY
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
-from asr.onnx_runtime import FORMAT
+from asr.onnx_runtime import FORMAT, LM_NAME
 from asr.outputs import output_folder
 from asr.quantize import int8_copy
 
@@ -107,8 +109,31 @@ def _export(module, args, path, inputs, outputs, dynamic) -> None:
         )  # fmt: skip
 
 
-def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = False) -> list[Path]:
-    """Export a model file (default: the bundled one) to an ONNX folder -> files written."""
+def _copy_lm(lm: Path, out: Path) -> list[Path]:
+    """The LM as out/lm.<its suffixes> (lm.arpa.gz, lm.bin), a binary's word list beside it;
+    the LM last."""
+    target = out / (LM_NAME + "".join(lm.suffixes))
+    copied = []
+    words = Path(str(lm) + ".vocab")
+    if words.exists():
+        copied.append(Path(str(target) + ".vocab"))
+        shutil.copyfile(words, copied[-1])
+    shutil.copyfile(lm, target)
+    return copied + [target]
+
+
+def export(
+    model_path: str | Path | None,
+    out_dir: str | Path,
+    int8: bool = False,
+    lm: str | Path | None = None,
+) -> list[Path]:
+    """Export a model file (default: the bundled one) to an ONNX folder -> files written.
+    `lm` is copied in (a binary LM with its word list), and the folder decodes with it."""
+    if lm is not None:
+        from asr.beam import lm_vocabulary
+
+        lm_vocabulary(Path(lm))  # a missing LM, or a binary without its words: before any work
     loaded = load_model(model_path)
     model = loaded.model.eval()
     out = output_folder(out_dir)
@@ -131,6 +156,10 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
                 {"x": {1: "frames"}, "log_probs": {1: "frames"}})  # fmt: skip
     if int8:
         written += [int8_copy(path) for path in written if path.stem in ("model", "step")]
+    lm_file = None
+    if lm is not None:
+        written += _copy_lm(Path(lm), out)
+        lm_file = written[-1].name
     meta = {
         "format": FORMAT,
         "config": loaded.config.to_dict(),
@@ -141,6 +170,7 @@ def export(model_path: str | Path | None, out_dir: str | Path, int8: bool = Fals
         "subsampling": SUBSAMPLING,
         "streaming": causal,
         "state_shape": list(_step_state(model.encoder).shape) if causal else None,
+        "lm": lm_file,
     }
     written.append(out / "model.json")
     written[-1].write_text(json.dumps(meta, indent=1))

@@ -2,24 +2,30 @@
 
 For CPUs and edge devices where PyTorch is too big: audio is read with soundfile and
 resampled with soxr, features, model and (optionally int8) weights run in onnxruntime, and
-greedy decoding is the same pure-Python code the torch path uses.
+decoding (greedy, or beam search with an LM, vocabulary and hotwords) is the same code the
+torch path uses.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from asr.audio_file import is_silent, read_mono
 from asr.confidence import Calibration, scored_decode
-from asr.decoding import Hypothesis
+from asr.decoding import Hypothesis, silence_alternatives
 from asr.errors import AsrError
 from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
+
+if TYPE_CHECKING:
+    from asr.beam import BeamOptions
 
 FORMAT = "asr-onnx/1"  # model.json's format tag, written by asr.export
 
@@ -49,6 +55,18 @@ def is_onnx_export(path) -> bool:
     return export_location(path) is not None
 
 
+LM_NAME = "lm"  # the LM exported beside the model: lm.arpa.gz, lm.bin (asr.export)
+
+
+def exported_lm(path) -> Path | None:
+    """The word LM an export folder was made with (its searches default to it), if any."""
+    location = export_location(path)
+    if location is None:
+        return None
+    meta = json.loads((location[0] / "model.json").read_text())
+    return location[0] / meta["lm"] if meta.get("lm") else None
+
+
 def load_audio_np(path: str | Path, rate: int) -> np.ndarray:
     """Mono float32 at `rate` (soxr resampling), with the torch path's one-line errors."""
     return resample_np(*read_mono(path), rate)
@@ -63,9 +81,19 @@ def resample_np(wave: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
 
 
 class OnnxTranscriber:
-    """The offline path of `Transcriber`, on onnxruntime."""
+    """The offline path of `Transcriber`, on onnxruntime: greedy, or the same beam search
+    (flashlight-text, without torch) with `beam` options and `alternatives` as there."""
 
-    def __init__(self, folder: str | Path, int8: bool = False, threads: int = 1):
+    def __init__(
+        self,
+        folder: str | Path,
+        int8: bool = False,
+        threads: int = 1,
+        beam: BeamOptions | None = None,
+        alternatives: int = 0,
+    ):
+        if alternatives and beam is None:
+            raise ValueError("alternatives need a beam search")
         folder, int8_named = export_location(folder) or (Path(folder), False)
         self.folder, self.int8 = folder, int8 or int8_named
         meta_path = folder / "model.json"
@@ -87,6 +115,28 @@ class OnnxTranscriber:
         self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
         self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
         self.calibration = Calibration.from_info(self.meta.get("info", {}))
+        self.beam_options, self.alternatives = beam, alternatives
+        self.beam = self.new_beam_decoder()
+
+    def new_beam_decoder(self):
+        """As `Transcriber.new_beam_decoder`: None for greedy; forks of the first after it."""
+        if self.beam_options is None:
+            return None
+        from asr.beam import BeamDecoder
+
+        first = getattr(self, "beam", None)
+        if first is not None:
+            return first.fork()
+        return BeamDecoder(self.tokenizer, self.beam_options, self.frame_seconds)
+
+    def with_own_search(self):
+        """This transcriber with a beam search of its own, for another thread (`asr serve`'s
+        uploads); greedy decoding keeps no state: self."""
+        if self.beam is None:
+            return self
+        twin = copy.copy(self)
+        twin.beam = self.beam.fork()
+        return twin
 
     def _weights(self, graph: str) -> Path:
         """model.onnx or model.int8.onnx (step.onnx, step.int8.onnx), as the folder was asked."""
@@ -126,11 +176,10 @@ class OnnxTranscriber:
 
     def transcribe_piece(self, wave) -> Hypothesis:
         if is_silent(wave):  # as the torch path does
-            return Hypothesis("")
+            return Hypothesis("", alternatives=silence_alternatives() if self.alternatives else [])
         log_probs = self.log_probs(np.asarray(wave, dtype=np.float32))
-        return scored_decode(
-            log_probs, self.tokenizer, self.frame_seconds, calibration=self.calibration
-        )
+        return scored_decode(log_probs, self.tokenizer, self.frame_seconds, self.beam,
+                             self.calibration, self.alternatives)  # fmt: skip
 
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
         return self.transcribe_wave(load_audio_np(path, self.sample_rate), progress)
@@ -145,8 +194,10 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
         rules: EndpointRules = DEFAULT_RULES,
         threads: int = 1,
         int8: bool = False,
+        beam: BeamOptions | None = None,
+        alternatives: int = 0,
     ):
-        super().__init__(folder, int8=int8, threads=threads)
+        super().__init__(folder, int8, threads, beam, alternatives)
         if not self.meta.get("streaming"):
             encoder = self.meta["config"]["model"]["encoder"]
             reason = ("cannot stream: it reads the future; export a causal encoder (gru, mamba)"
@@ -157,13 +208,6 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
         self.encoder_step = self._session(self._weights("step"), threads)
         self.rules = rules
         self.n_mels = self.meta["config"]["features"]["n_mels"]
-
-    def new_beam_decoder(self):
-        return None  # exported models decode greedily
-
-    def with_own_search(self):
-        """What `asr serve` gives each upload: greedy decoding keeps no search state to share."""
-        return self
 
     def init_state(self) -> tuple:
         """(samples not yet framed, normalized frames the front end has not used, encoder)."""

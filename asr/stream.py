@@ -138,7 +138,7 @@ class StreamDecoder:
         """A new stream; with beam search each stream gets its own search state."""
         stream = Stream(self.init_state(), self.tokenizer, self.frame_seconds)
         stream.calibration = self.calibration
-        stream.alternatives = getattr(self, "alternatives", 0)  # the ONNX path lists none
+        stream.alternatives = self.alternatives
         stream.beam = self.new_beam_decoder()
         if stream.beam is not None:
             stream.beam.begin()

@@ -10,7 +10,8 @@ end (the model's own word end time) was spoken. Prints, per N: mean and 95th-per
 latency, whether every client's joined finals equal the offline transcript, and the server's
 resident memory per connection (over its memory before the first client, printed first); then the largest N with p95 under the budget. With --lm the
 server (and the offline reference) decode by beam search with that LM at the bundled weights.
-An `asr export` folder as --model is served on onnxruntime, greedily.
+An `asr export` folder as --model is served on onnxruntime, with the LM exported with it if
+there is one (as `asr serve` does).
 """
 
 from __future__ import annotations
@@ -115,22 +116,21 @@ def main() -> None:
     from asr.audio import load_audio
     from asr.beam import BeamOptions
     from asr.bundled import STREAMING_MODEL
-    from asr.onnx_runtime import OnnxRecognizer, is_onnx_export
+    from asr.onnx_runtime import OnnxRecognizer, exported_lm, is_onnx_export
     from asr.streaming import Recognizer
 
     model = args.model or STREAMING_MODEL
-    if args.lm and is_onnx_export(model):
-        parser.error("--lm: exported models decode greedily")
     wave = load_audio(args.audio, 16000).numpy()
     wave = np.concatenate([wave, np.zeros(16000, dtype=np.float32)])  # room for the endpoint
     pcm = (np.clip(wave, -1, 1) * 32767).astype("<i2").tobytes()
     quantized = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
     import torch
 
+    lm = args.lm or exported_lm(model)  # an export made with an LM: the server's default too
+    beam = BeamOptions(lm=lm) if lm else None
     if is_onnx_export(model):  # `asr serve --model DIR`: onnxruntime, no torch in the server
-        offline = OnnxRecognizer(model).transcribe_wave(quantized).text
+        offline = OnnxRecognizer(model, beam=beam).transcribe_wave(quantized).text
     else:
-        beam = BeamOptions(lm=args.lm) if args.lm else None
         reference = Recognizer.from_file(model, beam=beam)
         offline = reference.transcribe_wave(torch.from_numpy(quantized)).text
     port = free_port()

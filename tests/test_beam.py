@@ -222,3 +222,13 @@ def test_a_beam_past_the_memory_bound_is_refused_in_one_line():
     result = CliRunner().invoke(app, ["transcribe", str(sample), "--beam", "10000000"])
     assert result.exit_code == 1
     assert result.output.startswith("asr: error: --beam: must be from 1 to")
+
+
+def test_the_search_takes_numpy_log_probs_as_it_takes_tensors(tmp_path):
+    """The onnxruntime path hands numpy arrays (and float64 ones are cast, not misread)."""
+    lm = write(tmp_path, "lm.arpa", ARPA)
+    for options in ({}, {"lm": lm, "lm_weight": 1.0}):
+        expected = decode(the_c_t(), **options)
+        assert decode(the_c_t().numpy(), **options) == expected
+        assert decode(the_c_t().double().numpy(), **options) == expected
+    assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"

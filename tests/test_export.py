@@ -1,6 +1,7 @@
 """ONNX export: the exported features, model and streaming step give the torch model's
 numbers, and the onnxruntime path transcribes without importing torch."""
 
+import gzip
 import json
 import subprocess
 import sys
@@ -56,9 +57,10 @@ def test_conv_logmel_equals_torchaudio_logmel():
 
 
 def test_export_writes_every_graph(exported):
-    _, files, transcriber = exported
+    tmp, files, transcriber = exported
     names = {f.name for f in files}
     assert {"features.onnx", "model.onnx", "model.int8.onnx", "model.json"} <= names
+    assert json.loads((tmp / "onnx" / "model.json").read_text())["lm"] is None  # none given
     streaming = {"frontend.onnx", "step.onnx", "step.int8.onnx"}
     assert (streaming <= names) == transcriber.loaded.model.causal
     assert names.isdisjoint(streaming) != transcriber.loaded.model.causal
@@ -219,21 +221,108 @@ def test_cli_live_runs_the_exported_folder_without_torch(exported):
     assert " ".join(f["text"] for f in finals) == transcriber.transcribe_file(path).text
 
 
-@pytest.mark.parametrize("command", ["transcribe", "live"])
-def test_cli_refuses_beam_search_on_an_exported_folder(exported, command):
-    """Exported models decode greedily: asking for a beam is one clear error, not ignored."""
-    tmp, _, _ = exported
-    path = tmp / "b.wav"
-    sf.write(str(path), noise(8000, seed=7).numpy(), 16000)
-    audio = ["--input", str(path)] if command == "live" else [str(path)]
-    proc = subprocess.run([sys.executable, "-m", "cli", command, *audio, "--model",
-                           str(tmp / "onnx"), "--beam", "4"],
-                          capture_output=True, text=True, check=False)  # fmt: skip
-    assert proc.returncode == 1
-    assert proc.stderr.strip() == (
-        f"asr: error: {tmp / 'onnx'}: exported models decode greedily "
-        "(no --beam/--lm/--vocab/--hotwords)"
+def test_cli_live_searches_an_exported_folder_without_torch(exported, word_lm):
+    tmp, _, transcriber = exported
+    if not transcriber.loaded.model.causal:
+        return
+    path = tmp / "live.wav"
+    sf.write(str(path), noise(24000, seed=6).numpy(), 16000)
+    args = ["live", "--input", str(path), "--speed", "0", "--json", "--model", str(tmp / "onnx"),
+            "--vocab", str(word_lm / "words.txt"), "--alternatives", "2"]  # fmt: skip
+    proc = run_cli_without_torch(*args)
+    assert proc.returncode == 0, proc.stderr
+    finals = [json.loads(x) for x in proc.stdout.splitlines() if '"final"' in x]
+    words = " ".join(f["text"] for f in finals).split()
+    assert words and set(words) <= set(WORDS[:6])
+    assert all("alternatives" in f for f in finals)
+
+
+WORDS = ["a", "i", "an", "at", "it", "in", "on", "no", "to", "so", "we", "he", "me", "the"]
+
+
+@pytest.fixture(scope="module")
+def word_lm(tmp_path_factory):
+    """A uniform unigram LM (gzipped ARPA) and a word list over words a random model spells."""
+    from asr.beam import uniform_lm, write_arpa
+
+    tmp = tmp_path_factory.mktemp("lm")
+    write_arpa(tmp / "lm.arpa", uniform_lm(WORDS))
+    (tmp / "lm.arpa.gz").write_bytes(gzip.compress((tmp / "lm.arpa").read_bytes()))
+    (tmp / "words.txt").write_text("\n".join(WORDS[:6]) + "\n")
+    (tmp / "hot.txt").write_text("the\n")
+    return tmp
+
+
+def spoken(hyp):
+    return (
+        hyp.text,
+        [(w.word, w.start, w.end) for w in hyp.words],
+        [a.text for a in hyp.alternatives],
     )
+
+
+@pytest.mark.parametrize("search", ["beam", "lm", "vocab", "lm+hotwords"])
+def test_an_exported_folder_searches_as_torch_does(exported, word_lm, search):
+    """Beam search, with an LM, a word list or hotwords, on onnxruntime (flashlight-text
+    without torch): the torch path's transcripts, word times and alternatives, offline and
+    streamed."""
+    from asr.beam import BeamOptions
+    from asr.onnx_runtime import OnnxRecognizer, OnnxTranscriber
+    from asr.stream import EndpointRules
+    from asr.streaming import Recognizer
+
+    tmp, _, transcriber = exported
+    options = {
+        "beam": BeamOptions(beam=8),
+        "lm": BeamOptions(beam=8, lm=word_lm / "lm.arpa.gz", lm_weight=1.0, word_bonus=2.0),
+        "vocab": BeamOptions(beam=8, vocab=word_lm / "words.txt"),
+        "lm+hotwords": BeamOptions(beam=8, lm=word_lm / "lm.arpa", hotwords=word_lm / "hot.txt"),
+    }[search]
+    loaded = transcriber.loaded
+    torch_path = Transcriber(loaded, options, alternatives=3)
+    onnx = OnnxTranscriber(tmp / "onnx", beam=options, alternatives=3)
+    wave = noise(40037, seed=21)
+    expected = torch_path.transcribe_wave(wave)
+    assert expected.text  # the search found words, so the comparison says something
+    assert spoken(onnx.transcribe_wave(wave.numpy())) == spoken(expected)
+    if not loaded.model.causal:
+        return
+    rules = EndpointRules(min_trailing_blank_s=0.3)
+    finals = []
+    for rec, audio in ((Recognizer(loaded, rules, options, 3), wave),
+                       (OnnxRecognizer(tmp / "onnx", rules, beam=options, alternatives=3),
+                        wave.numpy())):  # fmt: skip
+        stream, heard = rec.create_stream(), []
+        for start in range(0, len(audio), 2560):
+            stream.accept_waveform(audio[start : start + 2560])
+            heard += rec.decode(stream)
+        stream.input_finished()
+        heard += rec.decode(stream)
+        finals.append([spoken(h) for h in heard])
+    assert finals[0] == finals[1] and finals[0]
+
+
+def test_an_export_with_an_lm_decodes_with_it_by_default(exported, word_lm, tmp_path):
+    """`asr export --lm L` copies L in; `--model DIR` then searches with it as `asr
+    transcribe` searches the bundled model with the bundled LM (`--no-lm`: greedy)."""
+    from asr.beam import BeamOptions
+
+    tmp, _, transcriber = exported
+    out = tmp_path / "with_lm"
+    proc = subprocess.run([sys.executable, "-m", "cli", "export", str(tmp / "m.safetensors"),
+                           "--out", str(out), "--lm", str(word_lm / "lm.arpa.gz")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "model.json").read_text())["lm"] == "lm.arpa.gz"
+    assert (out / "lm.arpa.gz").read_bytes() == (word_lm / "lm.arpa.gz").read_bytes()
+    path = tmp_path / "n.wav"
+    sf.write(str(path), noise(32000, seed=9).numpy(), 16000)
+    searched = Transcriber(transcriber.loaded, BeamOptions(lm=out / "lm.arpa.gz"))
+    for flags, expected in (([], searched), (["--no-lm"], transcriber)):
+        proc = run_cli_without_torch("transcribe", str(path), "--model", str(out), *flags)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == expected.transcribe_file(path).text
+    assert searched.transcribe_file(path).text != transcriber.transcribe_file(path).text
 
 
 def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
