@@ -347,3 +347,28 @@ class BeamDecoder:
             if len(found) == n:
                 break
         return list(found.values())
+
+
+class HoldsASearch:
+    """`new_beam_decoder` and `with_own_search` for the torch `Transcriber` and the
+    onnxruntime `OnnxTranscriber` alike: a class with `beam_options` (None: greedy),
+    `tokenizer`, `frame_seconds`, and `beam`, its first decoder (set from `new_beam_decoder`)."""
+
+    def new_beam_decoder(self) -> BeamDecoder | None:
+        """A beam decoder for these options (None: greedy); it holds one search's state.
+        After the first, each is a fork of it: the LM is loaded once, however many streams."""
+        if self.beam_options is None:
+            return None
+        first = getattr(self, "beam", None)
+        if first is not None:
+            return first.fork()
+        return BeamDecoder(self.tokenizer, self.beam_options, self.frame_seconds)
+
+    def with_own_search(self):
+        """This transcriber, sharing the model, with a beam search of its own (a fork): for
+        decoding in several threads at once. Greedy decoding keeps no state: self."""
+        if self.beam is None:
+            return self
+        twin = copy.copy(self)
+        twin.beam = self.beam.fork()
+        return twin

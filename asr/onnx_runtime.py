@@ -8,24 +8,20 @@ torch path uses.
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from asr.audio_file import is_silent, read_mono
+from asr.beam import BeamOptions, HoldsASearch
 from asr.confidence import Calibration, scored_decode
 from asr.decoding import Hypothesis, silence_alternatives
 from asr.errors import AsrError
 from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
-
-if TYPE_CHECKING:
-    from asr.beam import BeamOptions
 
 FORMAT = "asr-onnx/1"  # model.json's format tag, written by asr.export
 
@@ -80,7 +76,7 @@ def resample_np(wave: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
     return np.ascontiguousarray(wave, dtype=np.float32)
 
 
-class OnnxTranscriber:
+class OnnxTranscriber(HoldsASearch):
     """The offline path of `Transcriber`, on onnxruntime: greedy, or the same beam search
     (flashlight-text, without torch) with `beam` options and `alternatives` as there."""
 
@@ -117,26 +113,6 @@ class OnnxTranscriber:
         self.calibration = Calibration.from_info(self.meta.get("info", {}))
         self.beam_options, self.alternatives = beam, alternatives
         self.beam = self.new_beam_decoder()
-
-    def new_beam_decoder(self):
-        """As `Transcriber.new_beam_decoder`: None for greedy; forks of the first after it."""
-        if self.beam_options is None:
-            return None
-        from asr.beam import BeamDecoder
-
-        first = getattr(self, "beam", None)
-        if first is not None:
-            return first.fork()
-        return BeamDecoder(self.tokenizer, self.beam_options, self.frame_seconds)
-
-    def with_own_search(self):
-        """This transcriber with a beam search of its own, for another thread (`asr serve`'s
-        uploads); greedy decoding keeps no state: self."""
-        if self.beam is None:
-            return self
-        twin = copy.copy(self)
-        twin.beam = self.beam.fork()
-        return twin
 
     def _weights(self, graph: str) -> Path:
         """model.onnx or model.int8.onnx (step.onnx, step.int8.onnx), as the folder was asked."""

@@ -58,7 +58,6 @@ class Recognizer(Transcriber, StreamDecoder):
             raise AsrError(f"encoder '{name}'", reason)
         super().__init__(loaded, beam, alternatives)
         self.rules = rules
-        self.tokenizer = loaded.tokenizer
 
     @classmethod
     def from_file(

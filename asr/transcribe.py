@@ -12,7 +12,7 @@ import torch
 from asr.adapt import AdaptOptions, adapted_log_probs, adapted_model
 from asr.audio import load_audio
 from asr.audio_file import is_silent
-from asr.beam import BeamDecoder, BeamOptions
+from asr.beam import BeamOptions, HoldsASearch
 from asr.checkpoint import LoadedModel, load_model
 from asr.confidence import Calibration, frame_confidence, scored_decode
 from asr.decoding import Hypothesis, silence_alternatives
@@ -22,7 +22,7 @@ from asr.model import SUBSAMPLING
 from asr.segment import WHOLE_SECONDS, Progress, cut_points, transcribe_in_pieces
 
 
-class Transcriber:
+class Transcriber(HoldsASearch):
     """Holds a loaded model and turns audio into text with word times."""
 
     def __init__(
@@ -44,6 +44,7 @@ class Transcriber:
             raise ValueError("adapt sharpens the posteriors a beam search weighs: greedy only")
         self.alternatives = alternatives
         self.loaded = loaded
+        self.tokenizer = loaded.tokenizer
         self.settings = loaded.config.features
         self.logmel = LogMel(self.settings)
         self.warped = [LogMel(self.settings, warp) for warp in warps]
@@ -63,25 +64,6 @@ class Transcriber:
         adapt: AdaptOptions | None = None,
     ):
         return cls(load_model(path), beam, alternatives, warps, adapt)
-
-    def new_beam_decoder(self) -> BeamDecoder | None:
-        """A beam decoder for these options (None: greedy); it holds one search's state.
-        After the first, each is a fork of it: the LM is loaded once, however many streams."""
-        if self.beam_options is None:
-            return None
-        first = getattr(self, "beam", None)
-        if first is not None:
-            return first.fork()
-        return BeamDecoder(self.loaded.tokenizer, self.beam_options, self.frame_seconds)
-
-    def with_own_search(self):
-        """This transcriber, sharing the model, with a beam search of its own (a fork): for
-        decoding in several threads at once. Greedy decoding keeps no state: self."""
-        if self.beam is None:
-            return self
-        twin = copy.copy(self)
-        twin.beam = self.beam.fork()
-        return twin
 
     def adapted_to(
         self, waves: Sequence[torch.Tensor], options: AdaptOptions, on_step=None
