@@ -25,6 +25,7 @@ def describe(model: str | Path | None) -> dict:
         facts = _common(folder, meta["config"], meta["tokenizer"], meta.get("info", {}))
         facts.update(kind="onnx export", streams=bool(meta.get("streaming")))
         facts["files"] = sorted(p.name for p in folder.glob("*.onnx"))
+        facts["lm"] = meta.get("lm")  # what its searches use unless told --no-lm
         return facts
     from asr.checkpoint import load_model
 
@@ -110,4 +111,10 @@ def format_info(facts: dict) -> list[str]:
         lines.append(f"    {name}: {value}")
     if "files" in facts:
         lines.append(f"  files: {', '.join(facts['files'])}")
+        lm = facts.get("lm")
+        lines.append(
+            f"  decoding: beam search with {lm} (--no-lm: greedy)"
+            if lm
+            else "  decoding: greedy (--lm FILE: beam search)"
+        )
     return lines

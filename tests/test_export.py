@@ -314,6 +314,9 @@ def test_an_export_with_an_lm_decodes_with_it_by_default(exported, word_lm, tmp_
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "model.json").read_text())["lm"] == "lm.arpa.gz"
+    from asr.model_info import describe
+
+    assert describe(out)["lm"] == "lm.arpa.gz"
     assert (out / "lm.arpa.gz").read_bytes() == (word_lm / "lm.arpa.gz").read_bytes()
     path = tmp_path / "n.wav"
     sf.write(str(path), noise(32000, seed=9).numpy(), 16000)

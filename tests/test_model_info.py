@@ -67,5 +67,6 @@ def test_info_reads_an_export_folder(tmp_path):
     facts = json.loads(out)
     assert facts["kind"] == "onnx export" and facts["streams"] is True
     assert "model.onnx" in facts["files"] and "parameters" not in facts
+    assert facts["lm"] is None and "decoding: greedy" in info(tmp_path / "onnx")[1]
     code, out = info(tmp_path / "onnx" / "model.onnx", "--json")  # a file in the folder: the same
     assert code == 0 and json.loads(out) == facts, out
