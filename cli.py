@@ -102,13 +102,6 @@ HotwordBonusOption = Annotated[
 ]
 
 
-def is_export(model) -> bool:
-    """Whether `model` is an `asr export` folder (or a model file in one): run on onnxruntime."""
-    from asr.onnx_runtime import is_onnx_export
-
-    return is_onnx_export(model)
-
-
 def subtitle_dirs(srt: Path | None, vtt: Path | None) -> dict[str, Path]:
     """--srt/--vtt -> {file suffix: folder} for asr.subtitles.write_subtitles, each folder
     made now, before any decoding (a file in its place is an error at once)."""
@@ -196,7 +189,9 @@ def load_transcriber(
         fail("--adapt tunes to each utterance, --adapt-speaker to each speaker: choose one "
              "(both together lost to either alone on dev)")  # fmt: skip
     beam = decoding.options(model)
-    if is_export(model):
+    from asr.onnx_runtime import is_onnx_export
+
+    if is_onnx_export(model):
         if vtln:
             fail(f"{model}: exported models hear audio unwarped (no --vtln)")
         if adapt or adapt_speaker:
@@ -720,7 +715,9 @@ def live(
     beam = decoding.options(model)
     check_alternatives(alternatives, json_output, beam)
     loader = None
-    if is_export(model):  # onnxruntime, no torch
+    from asr.onnx_runtime import is_onnx_export
+
+    if is_onnx_export(model):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer, load_audio_np
 
         recognizer = OnnxRecognizer(model, rules, beam=beam, alternatives=alternatives)
@@ -883,7 +880,9 @@ def serve(
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     options = decoding.options(model)
     check_alternatives(alternatives, True, options)  # the server speaks JSON
-    if is_export(model):  # onnxruntime, no torch
+    from asr.onnx_runtime import is_onnx_export
+
+    if is_onnx_export(model):  # onnxruntime, no torch
         from asr.onnx_runtime import OnnxRecognizer
 
         recognizer = OnnxRecognizer(model, rules, beam=options, alternatives=alternatives)

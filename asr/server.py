@@ -146,7 +146,7 @@ def _decode_upload(body: bytes, rate: int, recognizer):
 async def _serve_stream(
     ws: WebSocket, recognizer: Recognizer | OnnxRecognizer, limits: Limits, rate: int
 ):
-    captioner = await asyncio.to_thread(Captioner, recognizer)  # the first fork builds a trie
+    captioner = await asyncio.to_thread(Captioner, recognizer)  # forks the loaded search
     resampler = None
     if rate != recognizer.settings.sample_rate:
         import soxr
