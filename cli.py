@@ -468,10 +468,13 @@ def evaluate(
 ):
     """Score a model on a manifest: WER with its 95% interval, CER, error counts and
     real-time factor."""
-    from asr.adapt import AdaptOptions
     from asr.evaluate import compare_scores, evaluate_manifest
 
-    speakers = AdaptOptions() if adapt_speaker else None
+    speakers = None
+    if adapt_speaker:  # torch only (an export folder is refused below): imported only then
+        from asr.adapt import AdaptOptions
+
+        speakers = AdaptOptions()
     transcriber = load_transcriber(
         model, decoding, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
     )

@@ -6,19 +6,21 @@ import re
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jiwer
 from rich.console import Console
 from rich.progress import Progress
 
-from asr.adapt import AdaptOptions
-from asr.audio import load_audio
 from asr.confidence import auroc, calibration_error, right_words
 from asr.errors import AsrError
 from asr.manifest import read_checked_manifest
 from asr.outputs import output_file, output_folder
 from asr.significance import Interval, compare, wer_interval
 from asr.text import normalize_text
+
+if TYPE_CHECKING:  # an export folder is scored without torch
+    from asr.adapt import AdaptOptions
 
 _STDERR = Console(stderr=True)  # stdout carries the results (--json goes to pipes)
 
@@ -156,7 +158,7 @@ def evaluate_manifest(
         for members in decoding_groups(utterances, adapt_speakers is not None):
             decoder, waves = transcriber, {}
             if adapt_speakers:  # the group's audio is read first to tune on; tuning is timed
-                waves = {i: load_audio(utterances[i].audio, rate) for i in members}
+                waves = {i: transcriber.load_wave(utterances[i].audio) for i in members}
                 speaker = speaker_of(utterances[members[0]]) or "one utterance"
                 bar.update(task, description=f"tuning to {speaker}")
                 started = time.perf_counter()
@@ -164,7 +166,7 @@ def evaluate_manifest(
                 decode_seconds += time.perf_counter() - started
                 bar.update(task, description="decoding")
             for i in members:
-                wave = waves.pop(i) if waves else load_audio(utterances[i].audio, rate)
+                wave = waves.pop(i) if waves else transcriber.load_wave(utterances[i].audio)
                 started = time.perf_counter()
                 hypotheses[i] = decoder.transcribe_wave(wave)
                 decode_seconds += time.perf_counter() - started
@@ -227,12 +229,12 @@ def plot_utterances(transcriber, utterances, out_dir: str | Path) -> list[Path]:
     paths = []
     each = transcriber if isinstance(transcriber, list) else [transcriber] * len(utterances)
     for index, (utt, decoder) in enumerate(zip(utterances, each, strict=True)):
-        wave = load_audio(utt.audio, decoder.settings.sample_rate)
+        wave = decoder.load_wave(utt.audio)
         log_probs = decoder.log_probs(wave)
         hyp = decoder.decode_log_probs(log_probs)
         feats = decoder.logmel(wave)
         paths.append(out / f"utt{index:03d}_{Path(utt.audio).stem}.png")
-        plot_alignment(feats, log_probs, decoder.loaded.tokenizer, hyp, utt.text,
+        plot_alignment(feats, log_probs, decoder.tokenizer, hyp, utt.text,
                        decoder.frame_seconds, paths[-1])  # fmt: skip
     return paths
 

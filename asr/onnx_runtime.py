@@ -153,12 +153,22 @@ class OnnxTranscriber(HoldsASearch):
     def transcribe_piece(self, wave) -> Hypothesis:
         if is_silent(wave):  # as the torch path does
             return Hypothesis("", alternatives=silence_alternatives() if self.alternatives else [])
-        log_probs = self.log_probs(np.asarray(wave, dtype=np.float32))
+        return self.decode_log_probs(self.log_probs(np.asarray(wave, dtype=np.float32)))
+
+    def decode_log_probs(self, log_probs) -> Hypothesis:
+        """(T', V) log-probs of one utterance -> hypothesis with word confidences."""
         return scored_decode(log_probs, self.tokenizer, self.frame_seconds, self.beam,
                              self.calibration, self.alternatives)  # fmt: skip
 
+    def logmel(self, wave: np.ndarray) -> np.ndarray:
+        """(N,) -> (T, n_mels) log-mel features, before normalization (`asr eval --plot`)."""
+        return self.features.run(None, {"wave": np.asarray(wave, dtype=np.float32)})[0]
+
+    def load_wave(self, path: str | Path) -> np.ndarray:
+        return load_audio_np(path, self.sample_rate)
+
     def transcribe_file(self, path: str | Path, progress: Progress | None = None) -> Hypothesis:
-        return self.transcribe_wave(load_audio_np(path, self.sample_rate), progress)
+        return self.transcribe_wave(self.load_wave(path), progress)
 
 
 class OnnxRecognizer(OnnxTranscriber, StreamDecoder):

@@ -69,8 +69,11 @@ def plot_encoder_comparison(histories: dict[str, list[dict]], path: str | Path) 
 def plot_alignment(feats, log_probs, tokenizer, hyp, ref: str, frame_seconds: float, path) -> None:
     """One utterance: log-mel features, CTC posteriors of the symbols it used (blank apart),
     and the greedy hypothesis's words at their times, against the reference."""
+    import numpy as np
+
     plt = _pyplot()
-    probs = log_probs.exp()  # (T', V)
+    feats, log_probs = np.asarray(feats), np.asarray(log_probs)  # torch or onnxruntime
+    probs = np.exp(log_probs)  # (T', V)
     used = sorted({int(i) for i in log_probs.argmax(-1)} - {tokenizer.blank_id})
     duration = log_probs.shape[0] * frame_seconds
     fig, (ax_f, ax_p) = plt.subplots(2, 1, figsize=(12, 6), sharex=True)

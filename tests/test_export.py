@@ -180,6 +180,28 @@ def test_cli_transcribes_the_exported_folder_without_torch(exported, weights):
     assert proc.stdout.strip() == expected.transcribe_file(path).text
 
 
+def test_cli_scores_and_plots_the_exported_folder_without_torch(exported, tmp_path):
+    """`asr eval --model DIR` reads audio and draws posteriograms with numpy, as transcribe
+    does: no torch, and the transcripts it scores are the exported model's."""
+    from asr.onnx_runtime import OnnxTranscriber
+
+    tmp, _, _ = exported
+    lines = []
+    for n in range(2):
+        sf.write(str(tmp_path / f"{n}.wav"), noise(20000, seed=30 + n).numpy(), 22050)
+        lines.append(json.dumps({"audio": f"{n}.wav", "text": "a the", "duration": 0.9}))
+    (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n")
+    proc = run_cli_without_torch("eval", str(tmp_path / "m.jsonl"), "--model", str(tmp / "onnx"),
+                                 "--plot", str(tmp_path / "plots"), "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    onnx = OnnxTranscriber(tmp / "onnx")
+    hyps = [onnx.transcribe_file(tmp_path / f"{n}.wav").text for n in range(2)]
+    from asr.evaluate import score
+
+    assert json.loads(proc.stdout)["wer"] == pytest.approx(score(["a the"] * 2, hyps).wer)
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 2
+
+
 @pytest.mark.parametrize("size", [37, 2560, 16000])
 def test_onnx_streaming_equals_torch_offline(exported, size):
     from asr.onnx_runtime import OnnxRecognizer
