@@ -348,6 +348,12 @@ def test_an_export_with_an_lm_decodes_with_it_by_default(exported, word_lm, tmp_
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == expected.transcribe_file(path).text
     assert searched.transcribe_file(path).text != transcriber.transcribe_file(path).text
+    missing = tmp_path / "none.arpa"
+    proc = subprocess.run([sys.executable, "-m", "cli", "export", str(tmp / "m.safetensors"),
+                           "--out", str(tmp_path / "not_made"), "--lm", str(missing)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1 and not (tmp_path / "not_made").exists()
+    assert proc.stderr == f"asr: error: {missing}: no such language model\n"
 
 
 def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
