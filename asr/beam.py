@@ -208,9 +208,10 @@ class BeamDecoder:
         tmp = Path(self._tmp.name)
         words = self._lexicon_words(options)
         lexicon = None
-        if words is not None:
+        if words is not None:  # each word spelled in the model's units: letters or pieces
             lexicon = tmp / "lexicon.txt"
-            lexicon.write_text("".join(f"{w}\t{' '.join(w)}\n" for w in words), encoding="utf-8")
+            spelled = "".join(f"{w}\t{' '.join(tokenizer.spell(w))}\n" for w in words)
+            lexicon.write_text(spelled, encoding="utf-8")
         self.lexicon_search = lexicon is not None
         lm = self._lm_file(options, words, tmp)
         self._lm_weight = options.lm_weight if lm else 0.0
@@ -251,8 +252,7 @@ class BeamDecoder:
                 raise AsrError(str(options.hotwords), "--hotwords needs --vocab or --lm")
             words = list(dict.fromkeys(words + read_words(options.hotwords)))
         if words is not None:
-            bad = [w for w in words if any(c not in self.tokenizer.symbols for c in w)]
-            words = [w for w in words if w not in bad]
+            words = [w for w in words if self.tokenizer.spell(w)]
             if not words:
                 where = str(options.vocab or options.lm)
                 raise AsrError(where, "no word is spelled in the model's alphabet")

@@ -24,7 +24,7 @@ from asr.config import Config, config_from_dict
 from asr.errors import AsrError
 from asr.features import FeatureStats
 from asr.model import CTCModel
-from asr.text import CharTokenizer, tokenizer_from_dict
+from asr.text import Tokenizer, tokenizer_from_dict
 
 FORMAT = "asr-ctc/1"
 SNAPSHOT_FOLDER = "snapshots"  # in a training run's --out folder: step-N.safetensors
@@ -34,7 +34,7 @@ SNAPSHOT_FOLDER = "snapshots"  # in a training run's --out folder: step-N.safete
 class LoadedModel:
     model: CTCModel
     config: Config
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     stats: FeatureStats
     info: dict = field(default_factory=dict)
 

@@ -26,6 +26,8 @@ class ModelConfig:
     hidden: int = 256  # recurrent units per direction
     layers: int = 3  # stacked recurrent layers
     dropout: float = 0.1  # between recurrent layers and before the CTC head
+    units: str = "char"  # what the CTC head emits: char (letters) or bpe (word pieces, asr/bpe.py)
+    bpe_size: int = 256  # with units: bpe, how many pieces to learn from the training text
 
 
 @dataclass
@@ -109,6 +111,8 @@ _RULES = {
     "model.hidden": _AT_LEAST_1,
     "model.layers": _AT_LEAST_1,
     "model.dropout": (lambda v: 0 <= v < 1, "from 0 to under 1"),
+    "model.units": (lambda v: v in ("char", "bpe"), "char or bpe"),
+    "model.bpe_size": (lambda v: v >= 8, "at least 8"),
     "augment.speeds": (lambda v: len(v) > 0 and min(v) > 0, "a list of speeds over 0"),
     "augment.gain_db": _RANGE,
     "augment.noise_prob": _SHARE,

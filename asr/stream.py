@@ -13,7 +13,7 @@ import numpy as np
 
 from asr.confidence import Calibration, frame_confidence, word_confidences
 from asr.decoding import Hypothesis, best_of, collapse_path, words_from_tokens
-from asr.text import CharTokenizer
+from asr.text import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Stream:
     """One audio stream: audio not yet decoded, model state, and the current utterance."""
 
     state: tuple  # the model's state between chunks (plain arrays; see StreamState)
-    tokenizer: CharTokenizer
+    tokenizer: Tokenizer
     frame_seconds: float  # seconds per encoder frame
     audio: list[np.ndarray] = field(default_factory=list)  # accepted, not yet decoded
     finished: bool = False  # no more audio comes; the next decode flushes the final

@@ -46,13 +46,17 @@ def normalize_text(text: str) -> str:
 
 
 class Tokenizer(Protocol):
-    """What the model, decoder and checkpoint need from a tokenizer (chars now, BPE later)."""
+    """What the model, decoder and checkpoint need from a tokenizer: characters
+    (`CharTokenizer`) or word pieces (`asr.bpe.BpeTokenizer`), both with '|' between words."""
 
     blank_id: int
+    symbols: list[str]
 
     def __len__(self) -> int: ...
     def encode(self, text: str) -> list[int]: ...
     def decode(self, ids: Sequence[int]) -> str: ...
+    def is_word_boundary(self, token_id: int) -> bool: ...
+    def spell(self, word: str) -> list[str]: ...
     def to_dict(self) -> dict: ...
 
 
@@ -86,12 +90,21 @@ class CharTokenizer:
     def is_word_boundary(self, token_id: int) -> bool:
         return self.symbols[token_id] == self.space
 
+    def spell(self, word: str) -> list[str]:
+        """A word's symbols (the beam search's lexicon spells each word so); [] if it has a
+        character outside the alphabet."""
+        return list(word) if all(c in self._index for c in word) else []
+
     def to_dict(self) -> dict:
         return {"kind": self.kind, "symbols": self.symbols}
 
 
-def tokenizer_from_dict(data: dict) -> CharTokenizer:
+def tokenizer_from_dict(data: dict) -> Tokenizer:
     """Rebuild the tokenizer stored in a checkpoint."""
+    if data.get("kind") == "bpe":
+        from asr.bpe import BpeTokenizer
+
+        return BpeTokenizer.from_dict(data)
     if data.get("kind") != "char":
         raise ValueError(f"unknown tokenizer kind {data.get('kind')!r}")
     return CharTokenizer(data["symbols"])

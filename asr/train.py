@@ -17,6 +17,7 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from asr.batch_loader import preload, step_batches, step_seed
+from asr.bpe import BpeTokenizer
 from asr.checkpoint import (
     SNAPSHOT_FOLDER,
     atomic_write,
@@ -26,7 +27,7 @@ from asr.checkpoint import (
     save_train_state,
     snapshot_files,
 )
-from asr.config import Config
+from asr.config import Config, config_from_dict
 from asr.ctc import CTCObjective
 from asr.dataset import Batch, BatchMaker
 from asr.decoding import greedy_decode
@@ -37,7 +38,7 @@ from asr.features import FeatureStats
 from asr.manifest import length_bucketed_batches, read_checked_manifest
 from asr.model import SUBSAMPLING, CTCModel
 from asr.outputs import refuse_option_like
-from asr.text import CharTokenizer
+from asr.text import CharTokenizer, Tokenizer, tokenizer_from_dict
 
 STATE_FILE = "train_state.pt"
 LOG_EVERY = 50  # steps between plain progress lines when stderr is not a terminal
@@ -92,10 +93,14 @@ def train(
     show_progress = show_progress and ranks.main
     torch.set_num_threads(cfg.num_threads)
     device = training_device(cfg.device)
-    tokenizer = CharTokenizer()
-    data = BatchMaker(
-        _usable(read_checked_manifest(train_manifest), tokenizer), config.features, tokenizer
-    )
+    saved = None
+    if resume and (out / STATE_FILE).exists():
+        saved = load_train_state(out / STATE_FILE)
+    elif resume:
+        raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
+    utterances = read_checked_manifest(train_manifest)
+    tokenizer = _tokenizer(config, utterances, init, saved)
+    data = BatchMaker(_usable(utterances, tokenizer), config.features, tokenizer)
     valid = {
         str(m): BatchMaker(read_checked_manifest(m), config.features, tokenizer)
         for m in valid_manifests
@@ -108,11 +113,9 @@ def train(
         optimizer, lambda s: lr_factor(s, cfg.warmup_steps)
     )
     state = {"step": 0, "epoch": 0, "batch": 0, "best_wer": math.inf, "history": []}
-    if resume and (out / STATE_FILE).exists():
-        stats = _resume(out / STATE_FILE, config, model, optimizer, scheduler, state)
+    if saved is not None:
+        stats = _resume(saved, out / STATE_FILE, config, model, optimizer, scheduler, state)
     else:
-        if resume:
-            raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
         stats = _initialize(init, config, model) if init else data.compute_stats()
     ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
     preload(data, cfg.workers)  # before CUDA starts threads in this process
@@ -135,6 +138,7 @@ def train(
             **state, "config": json.dumps(config.to_dict()), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "stats_mean": stats.mean, "stats_std": stats.std,
+            "tokenizer": json.dumps(tokenizer.to_dict()),
         })  # fmt: skip
 
     def validate(epoch: float, loss: float, speed: float) -> None:
@@ -321,9 +325,27 @@ def _initialize(path, config, model) -> FeatureStats:
     return start.stats
 
 
-def _resume(path, config, model, optimizer, scheduler, state) -> FeatureStats:
-    saved = load_train_state(path)
-    if json.loads(saved["config"])["model"] != config.to_dict()["model"]:
+def _tokenizer(config: Config, utterances, init, saved: dict | None) -> Tokenizer:
+    """The run's units: a resumed run's own, a model file's with --init, else characters or
+    word pieces learnt now from the training transcripts (config model.units)."""
+    units = config.model.units
+    if saved is not None:  # runs saved before BPE existed are character runs
+        stored = saved.get("tokenizer")
+        return tokenizer_from_dict(json.loads(stored)) if stored else CharTokenizer()
+    if init:
+        from asr.checkpoint import load_model
+
+        start = load_model(init).tokenizer
+        if start.kind != units:
+            raise AsrError(str(init), f"--init model emits {start.kind} units, the config {units}")
+        return start
+    if units == "bpe":
+        return BpeTokenizer.train((u.text for u in utterances), config.model.bpe_size)
+    return CharTokenizer()
+
+
+def _resume(saved: dict, path, config, model, optimizer, scheduler, state) -> FeatureStats:
+    if config_from_dict(json.loads(saved["config"]), str(path)).model != config.model:
         raise AsrError(str(path), "checkpoint was trained with a different model config")
     load_weights(model, saved["model"], str(path))
     optimizer.load_state_dict(saved["optimizer"])

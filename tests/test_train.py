@@ -69,6 +69,28 @@ def test_overfits_a_handful_of_utterances(tone_manifest, tmp_path):
     assert (tmp_path / "run" / "training_curves.png").stat().st_size > 1000
 
 
+def test_word_pieces_learnt_from_the_transcripts_overfit_too(tone_manifest, tmp_path):
+    """model.units: bpe learns pieces from the training text (asr/bpe.py), trains on them,
+    and the model file transcribes with them; a resumed run keeps the pieces it began with."""
+    pytest.importorskip("sentencepiece")
+    cfg = tiny_config(
+        epochs=300, batch_seconds=100.0, lr=5e-3, warmup_steps=100, checkpoint_every=1000
+    )
+    cfg.model.hidden, cfg.model.frontend_channels = 96, 16
+    cfg.model.units, cfg.model.bpe_size = "bpe", 12
+    result = train(cfg, tone_manifest, [tone_manifest], tmp_path / "run", show_progress=False)
+    assert result.history[-1][f"wer:{tone_manifest}"] == 0.0
+    loaded = load_model(tmp_path / "run" / "best.safetensors")
+    assert loaded.tokenizer.kind == "bpe" and any(len(s) > 1 for s in loaded.tokenizer.symbols[2:])
+    transcriber = Transcriber(loaded)
+    hyps = [transcriber.transcribe_file(tmp_path / f"{i}.wav").text for i in range(len(TEXTS))]
+    assert score(TEXTS, hyps).wer == 0.0
+    cfg.train.epochs = 301  # one more epoch: the resumed run must not learn other pieces
+    train(cfg, tone_manifest, [], tmp_path / "run", resume=True, show_progress=False)
+    resumed = load_model(tmp_path / "run" / "last.safetensors").tokenizer
+    assert resumed.to_dict() == loaded.tokenizer.to_dict()
+
+
 def test_kill_and_resume_equals_uninterrupted(tone_manifest, tmp_path):
     steps = 7  # crosses an epoch boundary: 5 utterances in batches of ~3 s
     straight = train(
@@ -166,6 +188,11 @@ def test_init_starts_from_a_model_file_and_refuses_another_shape(tone_manifest, 
     other.model.hidden = 32
     with pytest.raises(AsrError, match="different model or feature config"):
         train(other, tone_manifest, [], tmp_path / "c", show_progress=False,
+              init=tmp_path / "a" / "best.safetensors")  # fmt: skip
+    pieces = tiny_config(epochs=1)
+    pieces.model.units = "bpe"  # the head would not fit: said before any training
+    with pytest.raises(AsrError, match="--init model emits char units, the config bpe"):
+        train(pieces, tone_manifest, [], tmp_path / "d", show_progress=False,
               init=tmp_path / "a" / "best.safetensors")  # fmt: skip
 
 
