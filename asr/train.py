@@ -7,6 +7,7 @@ takes exactly the steps an uninterrupted one would have taken.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -319,9 +320,17 @@ def _initialize(path, config, model) -> FeatureStats:
     from asr.checkpoint import load_model
 
     start = load_model(path)
-    if not start.config.same_model(config):
+    network = dataclasses.replace(  # the units may differ: a new head then
+        start.config.model, units=config.model.units, bpe_size=config.model.bpe_size
+    )
+    if network != config.model or start.config.features != config.features:
         raise AsrError(str(path), "--init model has a different model or feature config")
-    load_weights(model, start.model.state_dict(), str(path))
+    weights = start.model.state_dict()
+    if start.config.model.units != config.model.units:
+        # Letters to pieces (or back): the front end and encoder carry over, what they have
+        # learnt to hear; the head, one row per unit, starts afresh.
+        weights |= {k: v for k, v in model.state_dict().items() if k.startswith("head.")}
+    load_weights(model, weights, str(path))
     return start.stats
 
 
@@ -332,13 +341,12 @@ def _tokenizer(config: Config, utterances, init, saved: dict | None) -> Tokenize
     if saved is not None:  # runs saved before BPE existed are character runs
         stored = saved.get("tokenizer")
         return tokenizer_from_dict(json.loads(stored)) if stored else CharTokenizer()
-    if init:
+    if init:  # the same units as the model file; other units get a new head (_initialize)
         from asr.checkpoint import load_model
 
         start = load_model(init).tokenizer
-        if start.kind != units:
-            raise AsrError(str(init), f"--init model emits {start.kind} units, the config {units}")
-        return start
+        if start.kind == units:
+            return start
     if units == "bpe":
         return BpeTokenizer.train((u.text for u in utterances), config.model.bpe_size)
     return CharTokenizer()
