@@ -49,6 +49,7 @@ class Tokenizer(Protocol):
     """What the model, decoder and checkpoint need from a tokenizer: characters
     (`CharTokenizer`) or word pieces (`asr.bpe.BpeTokenizer`), both with '|' between words."""
 
+    kind: str  # "char" or "bpe": what a model file's header records
     blank_id: int
     symbols: list[str]
 
