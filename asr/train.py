@@ -99,8 +99,13 @@ def train(
         saved = load_train_state(out / STATE_FILE)
     elif resume:
         raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
+    start = None  # the --init model file, read once
+    if init and saved is None:
+        from asr.checkpoint import load_model
+
+        start = load_model(init)
     utterances = read_checked_manifest(train_manifest)
-    tokenizer = _tokenizer(config, utterances, init, saved)
+    tokenizer = _tokenizer(config, utterances, start, saved)
     data = BatchMaker(_usable(utterances, tokenizer), config.features, tokenizer)
     valid = {
         str(m): BatchMaker(read_checked_manifest(m), config.features, tokenizer)
@@ -117,7 +122,7 @@ def train(
     if saved is not None:
         stats = _resume(saved, out / STATE_FILE, config, model, optimizer, scheduler, state)
     else:
-        stats = _initialize(init, config, model) if init else data.compute_stats()
+        stats = _initialize(start, init, config, model) if start else data.compute_stats()
     ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
     preload(data, cfg.workers)  # before CUDA starts threads in this process
     model.to(device)
@@ -315,11 +320,9 @@ def _done(state: dict, cfg) -> bool:
     return bool(cfg.max_steps) and state["step"] >= cfg.max_steps
 
 
-def _initialize(path, config, model) -> FeatureStats:
-    """Copy a model file's weights into `model`; -> its feature statistics."""
-    from asr.checkpoint import load_model
-
-    start = load_model(path)
+def _initialize(start, path, config, model) -> FeatureStats:
+    """Copy the --init model file's weights (`start`, read from `path`) into `model`; -> its
+    feature statistics."""
     network = dataclasses.replace(  # the units may differ: a new head then
         start.config.model, units=config.model.units, bpe_size=config.model.bpe_size
     )
@@ -334,19 +337,16 @@ def _initialize(path, config, model) -> FeatureStats:
     return start.stats
 
 
-def _tokenizer(config: Config, utterances, init, saved: dict | None) -> Tokenizer:
-    """The run's units: a resumed run's own, a model file's with --init, else characters or
-    word pieces learnt now from the training transcripts (config model.units)."""
+def _tokenizer(config: Config, utterances, start, saved: dict | None) -> Tokenizer:
+    """The run's units: a resumed run's own, the --init model's (`start`) if it has the
+    config's kind, else characters or word pieces learnt now from the training transcripts
+    (config model.units; _initialize then gives the --init model a new head)."""
     units = config.model.units
     if saved is not None:  # runs saved before BPE existed are character runs
         stored = saved.get("tokenizer")
         return tokenizer_from_dict(json.loads(stored)) if stored else CharTokenizer()
-    if init:  # the same units as the model file; other units get a new head (_initialize)
-        from asr.checkpoint import load_model
-
-        start = load_model(init).tokenizer
-        if start.kind == units:
-            return start
+    if start is not None and start.tokenizer.kind == units:
+        return start.tokenizer
     if units == "bpe":
         return BpeTokenizer.train((u.text for u in utterances), config.model.bpe_size)
     return CharTokenizer()
