@@ -86,8 +86,8 @@ def test_init_takes_a_bundled_name(tmp_path, monkeypatch):
     config = load_config("configs/gru.yaml")
     model = CTCModel(config.model, config.features.n_mels, 29)
     monkeypatch.chdir(tmp_path)
-    stats = _initialize("streaming", config, model)
-    bundled = load_model("streaming")
+    bundled = load_model("streaming")  # what train() reads for --init streaming
+    stats = _initialize(bundled, "streaming", config, model)
     assert torch.equal(stats.mean, bundled.stats.mean)
     for (name, a), b in zip(bundled.model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), name
