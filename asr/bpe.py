@@ -25,20 +25,26 @@ from asr.text import CharTokenizer, normalize_text
 BOUNDARY = CharTokenizer.space
 
 
-class BpeTokenizer:
-    """ids: 0 the CTC blank, 1 the word boundary '|', then the sentencepiece pieces."""
+class BpeTokenizer(CharTokenizer):
+    """ids: 0 the CTC blank, 1 the word boundary '|', then the sentencepiece pieces. Reading
+    ids back (decode, word boundaries, length) is the character tokenizer's own; only
+    cutting text into units differs."""
 
     kind = "bpe"
-    blank_id = 0
-    space = BOUNDARY
 
-    def __init__(self, model_proto: bytes):
+    def __init__(self, model_proto: bytes, symbols: Sequence[str] | None = None):
+        """`symbols` as stored in a model file: sentencepiece then loads on the first cut."""
         self.model_proto = model_proto
-        pieces = [self._processor.id_to_piece(i) for i in range(self._processor.get_piece_size())]
-        # sentencepiece's id 0 is its unknown piece: text it cannot cut is dropped, as the
-        # character tokenizer drops characters outside its alphabet
-        self.symbols = ["<blank>", BOUNDARY, *pieces[1:]]
-        self._index = {s: i for i, s in enumerate(self.symbols)}
+        if symbols is None:
+            count = self._processor.get_piece_size()
+            # sentencepiece's id 0 is its unknown piece: text it cannot cut is dropped, as
+            # the character tokenizer drops characters outside its alphabet
+            symbols = [
+                "<blank>",
+                BOUNDARY,
+                *(self._processor.id_to_piece(i) for i in range(1, count)),
+            ]
+        super().__init__(symbols)
 
     @classmethod
     def train(cls, texts: Iterable[str], size: int) -> BpeTokenizer:
@@ -64,9 +70,6 @@ class BpeTokenizer:
 
         return spm.SentencePieceProcessor(model_proto=self.model_proto)
 
-    def __len__(self) -> int:
-        return len(self.symbols)
-
     def spell(self, word: str) -> list[str]:
         """A word's pieces (the beam search's lexicon spells each word so); [] if unknown."""
         pieces = self._processor.encode(word, out_type=str)
@@ -82,13 +85,6 @@ class BpeTokenizer:
                 ids += ([1] if ids else []) + pieces
         return ids
 
-    def decode(self, ids: Sequence[int]) -> str:
-        text = "".join(self.symbols[i] for i in ids if i != self.blank_id)
-        return " ".join(text.replace(BOUNDARY, " ").split())
-
-    def is_word_boundary(self, token_id: int) -> bool:
-        return token_id == 1
-
     def to_dict(self) -> dict:
         return {
             "kind": self.kind,
@@ -98,8 +94,4 @@ class BpeTokenizer:
 
     @classmethod
     def from_dict(cls, data: dict) -> BpeTokenizer:
-        tokenizer = cls.__new__(cls)  # the symbols are stored: sentencepiece loads on first cut
-        tokenizer.model_proto = base64.b64decode(data["model"])
-        tokenizer.symbols = list(data["symbols"])
-        tokenizer._index = {s: i for i, s in enumerate(tokenizer.symbols)}
-        return tokenizer
+        return cls(base64.b64decode(data["model"]), data["symbols"])

@@ -12,15 +12,16 @@ from pathlib import Path
 from asr.bundled import model_path
 from asr.confidence import CALIBRATION_KEY
 from asr.errors import AsrError
-from asr.onnx_runtime import export_location, is_onnx_export
+from asr.onnx_runtime import export_location
 
 ADAPTED_KEY = "adapted"  # in a model file's header info (asr adapt): what it was tuned to
 
 
 def describe(model: str | Path | None) -> dict:
     """The facts about a model file or export folder, as plain JSON-able values."""
-    if is_onnx_export(model):
-        folder = export_location(model)[0]
+    location = export_location(model)
+    if location is not None:
+        folder = location[0]
         meta = json.loads((folder / "model.json").read_text())
         facts = _common(folder, meta["config"], meta["tokenizer"], meta.get("info", {}))
         facts.update(kind="onnx export", streams=bool(meta.get("streaming")))
