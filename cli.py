@@ -307,6 +307,10 @@ def user_errors(command):
             fail(f"{where}: {os_reason(err)}" if where else os_reason(err))
         except KeyboardInterrupt:
             fail("interrupted", code=130)
+        except ModuleNotFoundError as err:  # a runtime-only install meeting a torch command
+            from asr.errors import missing_package_reason
+
+            fail(missing_package_reason(err))
 
     return wrapper
 

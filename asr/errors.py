@@ -18,3 +18,15 @@ class AsrError(Exception):
 def os_reason(err: OSError) -> str:
     """An OSError's message without its errno and file names: 'permission denied'."""
     return (err.strerror or str(err)).lower()
+
+
+def missing_package_reason(err: ModuleNotFoundError) -> str:
+    """One line for a package this install lacks. The runtime-only install
+    (requirements-runtime.txt: onnxruntime, no torch) meets this on any command that needs
+    torch: training, export, or a model file rather than an export folder."""
+    package = (err.name or "a package").partition(".")[0]
+    return (
+        f"{package}: not installed, and this command needs it; an install from "
+        "requirements-runtime.txt runs `asr export` folders only (--model DIR), "
+        "`pip install .` installs everything"
+    )
