@@ -1,4 +1,4 @@
-"""Multi-voice TTS corpus builder: espeak-ng, flite and festival voices read sentences.
+"""Multi-voice TTS corpus builder: espeak-ng, flite, festival and Piper voices read sentences.
 
 Why: with no recorded speech on the machine, many synthetic voices with random speed,
 pitch and formant variation are the cheapest way to get varied, exactly-labelled audio.
@@ -12,11 +12,13 @@ import logging
 import os
 import random
 import subprocess
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from shutil import which
 
+from asr.synth_piper import PiperReader, piper_voice_models
 from asr.text import normalize_text
 
 log = logging.getLogger(__name__)
@@ -116,9 +118,26 @@ def _festival_voices() -> list[Voice]:
     return [Voice("festival", d.name) for d in sorted(FESTIVAL_VOICE_DIR.glob("*/*")) if d.is_dir()]
 
 
+def _piper_voices() -> list[Voice]:
+    """Neural Piper voices installed as packages or in $ASR_PIPER_VOICES (asr/synth_piper.py)."""
+    return [Voice("piper", name) for name in piper_voice_models()]
+
+
 def available_voices() -> list[Voice]:
     """Every usable voice on this machine, held-out ones included."""
-    return _espeak_voices() + _flite_voices() + _festival_voices()
+    return _espeak_voices() + _flite_voices() + _festival_voices() + _piper_voices()
+
+
+_piper_readers = threading.local()  # each corpus-builder thread talks to its own workers
+
+
+def _read_with_piper(voice: Voice, text: str, rate: float, raw: Path) -> None:
+    readers = _piper_readers.__dict__.setdefault("by_voice", {})
+    if voice.name not in readers:
+        readers[voice.name] = PiperReader(piper_voice_models()[voice.name])
+    failure = readers[voice.name].read(text, 1 / rate, raw, TIMEOUT_S)
+    if failure is not None:
+        raise SynthesisError(f"piper {voice.name}: {failure}")
 
 
 def voices_for(split: str) -> list[Voice]:
@@ -185,7 +204,11 @@ def synthesize(
     out_path = Path(out_path)
     raw, tmp = out_path.with_suffix(".raw.wav"), out_path.with_suffix(".tmp.wav")
     try:
-        _run(_engine_command(voice, text, rate_scale / formant_scale, pitch_shift, raw), stdin=text)
+        engine_rate = rate_scale / formant_scale
+        if voice.engine == "piper":
+            _read_with_piper(voice, text, engine_rate, raw)
+        else:
+            _run(_engine_command(voice, text, engine_rate, pitch_shift, raw), stdin=text)
         _run(_sox_command(voice, raw, tmp, pitch_shift, formant_scale))
         duration = wav_duration(tmp)
         if duration is None or duration < 0.35:  # 0.3 s is the padding alone: nothing was said

@@ -1,7 +1,7 @@
 """Synthesize a sentence list into a WAV + JSON Lines manifest corpus with many TTS voices.
 
 Usage: python recipes/synth/local/synthesize.py --text FILE --out DIR --voices train|heldout
-       [--limit N] [--max-hours H] [--seed S] [--jobs N]
+       [--engines espeak,flite,festival,piper] [--limit N] [--max-hours H] [--seed S] [--jobs N]
 Rerunning the same command resumes a killed run (existing WAVs are kept).
 """
 
@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--text", required=True, type=Path, help="one sentence per line")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--voices", required=True, choices=["train", "heldout"])
+    parser.add_argument("--engines", help="comma-separated: only these engines' voices")
     parser.add_argument("--limit", type=int, help="read only the first N sentences")
     parser.add_argument("--max-hours", type=float, help="stop once this much audio exists")
     parser.add_argument("--seed", type=int, default=0)
@@ -29,6 +30,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
     voices = voices_for(args.voices)
+    if args.engines:
+        voices = [v for v in voices if v.engine in args.engines.split(",")]
     print(f"{len(voices)} {args.voices} voices:\n{voice_summary(voices)}", flush=True)
     sentences = [line.strip() for line in args.text.read_text().splitlines() if line.strip()][
         : args.limit
