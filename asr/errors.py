@@ -26,7 +26,7 @@ def missing_package_reason(err: ModuleNotFoundError) -> str:
     torch: training, export, or a model file rather than an export folder."""
     package = (err.name or "a package").partition(".")[0]
     return (
-        f"{package}: not installed, and this command needs it; an install from "
-        "requirements-runtime.txt runs `asr export` folders only (--model DIR), "
-        "`pip install .` installs everything"
+        f"{package}: not installed, and this command needs it; `pip install .` installs "
+        "everything (an install from requirements-runtime.txt runs `asr export` folders, "
+        "--model DIR, without training, export or --plot)"
     )
