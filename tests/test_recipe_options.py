@@ -120,6 +120,12 @@ def test_synth_mix_repeats_the_real_speech_as_asked(tmp_path):
     assert weighted.count("so762 train") == 4 and weighted.count("fsdd train") == 2
     assert weighted.count("a synthetic one") == 1
     assert "so762 test" not in weighted and "so762 dev" not in weighted
+    assert "piper" not in default
+    _manifest(work / "synth_piper" / "manifest.jsonl", ["piper"])
+    _manifest(work / "synth_kokoro" / "manifest.jsonl", ["kokoro"])
+    neural = mixed("--neural", "1")
+    assert neural.count("piper") == 1 and neural.count("kokoro") == 1
+    assert len(neural) == len(default) + 2
 
 
 def test_fsdd_recipe_takes_only_speechocean762_training_digit_strings(tmp_path):

