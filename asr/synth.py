@@ -37,7 +37,8 @@ ESPEAK_VARIANTS = (
 FLITE_SKIP = {"awb_time"}  # limited-domain voice: it can only say clock times
 # Speakers (not just voices) kept for the test set only: flite's slt and festival's
 # slt HTS voice are the same recorded woman, so both must be held out together.
-HELD_OUT_VOICES = frozenset({"festival:cmu_us_slt_arctic_hts", "flite:slt"})
+# Kokoro's jf_tebukuro is held out alone and in every blend (asr/neural_tts.py).
+HELD_OUT_VOICES = frozenset({"festival:cmu_us_slt_arctic_hts", "flite:slt", "kokoro:jf_tebukuro"})
 RATE_RANGE = (0.8, 1.25)
 PITCH_RANGE = (-3.0, 3.0)  # semitones
 # Resampling factor: moves the whole spectrum, like a longer or shorter vocal tract.
@@ -68,7 +69,8 @@ class Voice:
 
     @property
     def held_out(self) -> bool:
-        return self.speaker in HELD_OUT_VOICES
+        blended = f"{self.engine}:{self.variant}" if self.engine == "kokoro" else ""
+        return self.speaker in HELD_OUT_VOICES or blended in HELD_OUT_VOICES
 
 
 def _run(cmd: Sequence[str], stdin: str | None = None) -> str:

@@ -107,6 +107,10 @@ def test_kokoro_voice_packs_and_their_blends_are_training_voices(tmp_path, monke
     assert kokoro_model().voices == tmp_path / "packs.npz"
     kokoro = {v.id for v in voices_for("train") if v.engine == "kokoro"}
     assert kokoro == {"kokoro:af_a", "kokoro:af_a+am_b", "kokoro:am_b", "kokoro:am_b+af_a"}
+    monkeypatch.setattr("asr.synth.HELD_OUT_VOICES", frozenset({"kokoro:am_b"}))
+    assert {v.id for v in voices_for("train") if v.engine == "kokoro"} == {"kokoro:af_a"}
+    held_out = {v.id for v in voices_for("heldout")}
+    assert held_out == {"kokoro:af_a+am_b", "kokoro:am_b", "kokoro:am_b+af_a"}
 
 
 @pytest.mark.parametrize("engine", ["piper", "kokoro"])

@@ -17,7 +17,8 @@
 # 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
 # 7 a 3-gram word LM on the training text (KenLM; bundled as asr/models/lm.arpa.gz with
 # --bundle default) and beam-search evaluation with it.
-# Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts and the 300
+# Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts (and with --neural 1,
+# Kokoro's jf_tebukuro alone and in blends) and the 300
 # sentences of heldout.txt (synthetic test), the speechocean762 test speakers, and FSDD
 # speakers lucas (dev) and george (test).
 set -euo pipefail
@@ -47,7 +48,8 @@ if run_stage 0; then
 fi
 
 if run_stage 1; then
-  python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test" --voices heldout
+  python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test" --voices heldout \
+    --engines flite,festival
   # The same held-out voice and sentences with true word times: the streaming latency bench.
   python "$here/local/timed.py" --text "$work/text/heldout.txt" --out "$work/synth_timed"
   python "$here/local/synthesize.py" --text "$work/text/dev.txt" --out "$work/synth_dev" --voices train --seed 7
@@ -60,6 +62,9 @@ if run_stage 1; then
       --voices train --engines piper --seed 11
     python "$here/local/synthesize.py" --text "$work/text/kokoro.txt" --out "$work/synth_kokoro" \
       --voices train --engines kokoro --seed 17
+    # A second held-out voice, natural and accented: Kokoro's jf_tebukuro, alone and blended.
+    python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test_kokoro" \
+      --voices heldout --engines kokoro
   fi
 fi
 
