@@ -108,11 +108,15 @@ class Reader:
             self.process.stdin.flush()
             reply = self.process.stdout.readline().strip()
         except OSError as err:
-            reply = f"error: {err}"
+            reply = f"broken: {err}"
         finally:
             timer.cancel()
         if reply == "ok":
             return None
+        if not reply.startswith("error: "):  # dead, killed or hung: the next read starts anew
+            self.process.kill()
+            self.process.wait()
+            self.process = None
         return reply.removeprefix("error: ") or "the TTS worker exited"
 
     def close(self) -> None:

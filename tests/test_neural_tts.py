@@ -7,6 +7,7 @@ speech the bundled model can hear."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import textwrap
 
@@ -92,6 +93,18 @@ def test_a_dead_worker_is_started_again(fake_voice, tmp_path):
     first.wait()
     assert reader.read("one two", 1.0, "", tmp_path / "b.wav", timeout_s=60) is None
     assert reader.process is not first and (tmp_path / "b.wav").stat().st_size > 0
+    reader.process.kill()  # dies unseen: this read fails, without waiting, and the next works
+    assert reader.read("one", 1.0, "", tmp_path / "c.wav", timeout_s=60) is not None
+    assert reader.read("one", 1.0, "", tmp_path / "d.wav", timeout_s=60) is None
+    reader.close()
+
+
+def test_a_hung_worker_is_killed_after_the_timeout(fake_voice, tmp_path):
+    reader = Reader(piper_models()["en_US-fake-low"])
+    assert reader.read("one", 1.0, "", tmp_path / "a.wav", timeout_s=60) is None
+    reader.process.send_signal(signal.SIGSTOP)  # as a stuck engine: it never answers
+    assert reader.read("one", 1.0, "", tmp_path / "b.wav", timeout_s=1) is not None
+    assert reader.read("one", 1.0, "", tmp_path / "c.wav", timeout_s=60) is None
     reader.close()
 
 
