@@ -1,7 +1,8 @@
 """Synthesize a sentence list into a WAV + JSON Lines manifest corpus with many TTS voices.
 
 Usage: python recipes/synth/local/synthesize.py --text FILE --out DIR --voices train|heldout
-       [--engines espeak,flite,festival,piper] [--limit N] [--max-hours H] [--seed S] [--jobs N]
+       [--engines espeak,flite,festival,piper,kokoro] [--voice ID ...] [--limit N]
+       [--max-hours H] [--seed S] [--jobs N]
 Rerunning the same command resumes a killed run (existing WAVs are kept).
 """
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--voices", required=True, choices=["train", "heldout"])
     parser.add_argument("--engines", help="comma-separated: only these engines' voices")
+    parser.add_argument("--voice", action="append", help="only this voice (kokoro:jf_tebukuro)")
     parser.add_argument("--limit", type=int, help="read only the first N sentences")
     parser.add_argument("--max-hours", type=float, help="stop once this much audio exists")
     parser.add_argument("--seed", type=int, default=0)
@@ -32,6 +34,8 @@ def main() -> None:
     voices = voices_for(args.voices)
     if args.engines:
         voices = [v for v in voices if v.engine in args.engines.split(",")]
+    if args.voice:
+        voices = [v for v in voices if v.id in args.voice]
     print(f"{len(voices)} {args.voices} voices:\n{voice_summary(voices)}", flush=True)
     sentences = [line.strip() for line in args.text.read_text().splitlines() if line.strip()][
         : args.limit
