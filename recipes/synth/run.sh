@@ -66,6 +66,9 @@ if run_stage 1; then
     # neither it nor a blend with it; a blend here would be two thirds a training voice).
     python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test_kokoro" \
       --voices heldout --voice kokoro:jf_tebukuro
+    # Piper's joe reading them: a natural voice the bundled models have not trained on.
+    python "$here/local/synthesize.py" --text "$work/text/heldout.txt" --out "$work/synth_test_piper" \
+      --voices train --engines piper --seed 13
   fi
 fi
 
