@@ -145,6 +145,8 @@ def evaluate_manifest(
     for folder in (trn_dir, plot_dir):
         if folder:
             output_folder(folder)
+    if plot_dir:  # a runtime-only install has no matplotlib: say so before decoding, not after
+        import matplotlib  # noqa: F401
     if adapt_speakers and not any(speaker_of(u) for u in utterances):
         raise AsrError(str(manifest), "no utterance names a speaker to adapt to")
     if group_by and not any(group_by in u.extra for u in utterances):

@@ -91,6 +91,25 @@ def test_eval_writes_trn_and_alignment_plots(tmp_path):
     assert len(hyp_lines) == 3 and hyp_lines[0].endswith("(x-utt000000)")
 
 
+def test_plots_without_matplotlib_stop_before_any_decoding(tmp_path, monkeypatch):
+    """A runtime-only install has no matplotlib: `--plot` fails up front, not after decoding."""
+    import soundfile as sf
+
+    from asr.evaluate import evaluate_manifest
+    from asr.manifest import write_manifest
+
+    sf.write(str(tmp_path / "a.wav"), np.zeros(8000, np.float32), 16000)
+    write_manifest(tmp_path / "m.jsonl", [Utterance(tmp_path / "a.wav", "a", 0.5, {})])
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)  # as if not installed
+
+    class Untouchable:  # any decoding would touch it
+        def __getattr__(self, name):
+            raise AssertionError(f"decoded ({name}) before finding matplotlib missing")
+
+    with pytest.raises(ModuleNotFoundError, match="matplotlib"):
+        evaluate_manifest(Untouchable(), tmp_path / "m.jsonl", plot_dir=tmp_path / "plots")
+
+
 def test_group_scores_split_by_a_manifest_key_worst_first():
     from asr.evaluate import NO_GROUP, group_scores
 
