@@ -206,14 +206,14 @@ class BeamDecoder:
         self.tokenizer, self.options, self.frame_seconds = tokenizer, options, frame_seconds
         self._tmp = tempfile.TemporaryDirectory(prefix="asr-beam-")
         tmp = Path(self._tmp.name)
-        words = self._lexicon_words(options)
+        spellings = self._lexicon_spellings(options)
         lexicon = None
-        if words is not None:  # each word spelled in the model's units: letters or pieces
+        if spellings is not None:  # each word spelled in the model's units: letters or pieces
             lexicon = tmp / "lexicon.txt"
-            spelled = "".join(f"{w}\t{' '.join(tokenizer.spell(w))}\n" for w in words)
-            lexicon.write_text(spelled, encoding="utf-8")
+            lines = "".join(f"{w}\t{' '.join(units)}\n" for w, units in spellings.items())
+            lexicon.write_text(lines, encoding="utf-8")
         self.lexicon_search = lexicon is not None
-        lm = self._lm_file(options, words, tmp)
+        lm = self._lm_file(options, list(spellings or ()), tmp)
         self._lm_weight = options.lm_weight if lm else 0.0
         symbols = tokenizer.symbols
         try:
@@ -241,7 +241,9 @@ class BeamDecoder:
         twin.decoder = self.decoder.fork()
         return twin
 
-    def _lexicon_words(self, options: BeamOptions) -> list[str] | None:
+    def _lexicon_spellings(self, options: BeamOptions) -> dict[str, list[str]] | None:
+        """{word: its units} for the words the search may emit (those the model can spell),
+        each spelled once: cutting 31,600 LM words into pieces takes sentencepiece 0.08 s."""
         words = None
         if options.vocab:
             words = read_words(options.vocab)
@@ -251,14 +253,16 @@ class BeamDecoder:
             if words is None:
                 raise AsrError(str(options.hotwords), "--hotwords needs --vocab or --lm")
             words = list(dict.fromkeys(words + read_words(options.hotwords)))
-        if words is not None:
-            words = [w for w in words if self.tokenizer.spell(w)]
-            if not words:
-                where = str(options.vocab or options.lm)
-                raise AsrError(where, "no word is spelled in the model's alphabet")
-        return words
+        if words is None:
+            return None
+        spellings = {w: units for w in words if (units := self.tokenizer.spell(w))}
+        if not spellings:
+            raise AsrError(
+                str(options.vocab or options.lm), "no word is spelled in the model's alphabet"
+            )
+        return spellings
 
-    def _lm_file(self, options: BeamOptions, words: list[str] | None, tmp: Path) -> Path | None:
+    def _lm_file(self, options: BeamOptions, words: list[str], tmp: Path) -> Path | None:
         if not options.hotwords:
             return Path(options.lm) if options.lm else None
         if options.lm:
