@@ -556,6 +556,60 @@ def calibrate(
     typer.echo(f"{out}: the model with calibrated word confidence")
 
 
+def float_list(text: str, flag: str) -> list[float]:
+    """'0.5,1,1.5' -> [0.5, 1.0, 1.5], or one error line naming the flag."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        fail(f"{flag}: must be numbers separated by commas, not '{text}'")
+    import math
+
+    if not values or not all(math.isfinite(v) for v in values):
+        fail(f"{flag}: must be finite numbers separated by commas, not '{text}'")
+    return values
+
+
+@app.command("tune-lm")
+@user_errors
+def tune_lm(
+    manifest: Annotated[
+        Path, typer.Argument(help="JSON Lines manifest with reference text (a dev set).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The model file carrying the weights.")],
+    model: ModelOption = None,
+    lm: LmOption = None,
+    beam: Annotated[int, typer.Option("--beam", min=1, help="Beam width.")] = 32,
+    vocab: VocabOption = None,
+    lm_weights: Annotated[
+        str, typer.Option("--lm-weights", help="LM weights to try, comma-separated.")
+    ] = "0.5,0.8,1,1.5,2",
+    word_bonuses: Annotated[
+        str, typer.Option("--word-bonuses", help="Word bonuses to try, comma-separated.")
+    ] = "-2,-1,0,1",
+    max_utts: Annotated[
+        int, typer.Option("--max-utts", min=0, help="Tune on the first N utterances (0: all).")
+    ] = 0,
+):
+    """Pick the LM weight and word bonus with the lowest WER on a dev manifest and write a
+    model file that carries them: the beam search then uses them unless told otherwise."""
+    from asr.beam import BeamOptions
+    from asr.lm_tuning import tune_lm as run_tuning
+
+    weights = float_list(lm_weights, "--lm-weights")
+    bonuses = float_list(word_bonuses, "--word-bonuses")
+    options = BeamOptions(beam=beam, lm=lm_or_bundled(model, lm, False), vocab=vocab)
+    tuning = run_tuning(model, manifest, out, options, weights, bonuses, max_utts)
+    best = tuning.best
+    typer.echo("lm_weight\tword_bonus\twer")
+    for point in tuning.points:
+        mark = "\t<- chosen" if point is best else ""
+        typer.echo(f"{point.lm_weight:g}\t{point.word_bonus:g}\t{point.wer:.4f}{mark}")
+    typer.echo(
+        f"{out}: LM weight {best.lm_weight:g}, word bonus {best.word_bonus:g}: WER "
+        f"{tuning.greedy_wer:.4f} greedy -> {best.wer:.4f} on {tuning.utterances} utterances"
+    )
+
+
 @app.command()
 @user_errors
 def align(

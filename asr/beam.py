@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import gzip
 import math
 import os
@@ -48,9 +49,11 @@ MAX_BEAM = 4096
 class BeamOptions:
     beam: int = 32  # hypotheses kept per frame
     lm: Path | None = None  # KenLM ARPA (plain or .gz) or binary word n-gram model
-    lm_weight: float = 1.5  # LM log-probability weight (with word_bonus, picked on dev.jsonl)
-    word_bonus: float = -1.0  # added per word: < 0 keeps the search from splitting an unclear
-    # stretch into short words; > 0 counters an LM's bias to short outputs
+    # LM log-probability weight and a bonus added per word (< 0 keeps the search from splitting
+    # an unclear stretch into short words; > 0 counters an LM's bias to short outputs). None:
+    # the model file's own, where `asr tune-lm` stored them, else DEFAULT_LM_WEIGHTS.
+    lm_weight: float | None = None
+    word_bonus: float | None = None
     vocab: Path | None = None  # allowed words, one per line
     hotwords: Path | None = None  # words to favour, one per line
     hotword_bonus: float = 5.0  # natural-log bonus per hotword
@@ -60,15 +63,29 @@ class BeamOptions:
             raise AsrError("--beam", f"must be from 1 to {MAX_BEAM} for a beam search, not "
                            f"{self.beam} (0 on the command line: greedy)")  # fmt: skip
         for name in ("lm_weight", "word_bonus", "hotword_bonus"):  # inf or nan: empty output
-            if not math.isfinite(getattr(self, name)):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
                 raise AsrError("--" + name.replace("_", "-"), "must be a finite number")
+
+    def for_model(self, info: dict) -> BeamOptions:
+        """These options with the LM weight and word bonus left unset taken from a model file's
+        header `info` (tuned to that model by `asr tune-lm`), else from DEFAULT_LM_WEIGHTS:
+        a word-piece model wants other weights than a letter model."""
+        tuned = {**DEFAULT_LM_WEIGHTS, **(info.get(LM_TUNING_KEY) or {})}
+        unset = {k: float(tuned[k]) for k in DEFAULT_LM_WEIGHTS if getattr(self, k) is None}
+        return dataclasses.replace(self, **unset) if unset else self
+
+
+LM_TUNING_KEY = "lm_tuning"  # in a model file's header info: {"lm_weight": .., "word_bonus": ..}
+# Picked on dev.jsonl for the letter BiLSTM with the bundled LM (WER 0.528 greedy -> 0.368).
+DEFAULT_LM_WEIGHTS = {"lm_weight": 1.5, "word_bonus": -1.0}
 
 
 def bundled_decoding() -> BeamOptions:
     """Beam search with the bundled LM: a 3-gram on the synthetic corpus's training text less
-    the dev sentences (recipes/synth stage 7). Beam 32, weight 1.5 and word bonus -1 were
-    picked on dev.jsonl: WER 0.528 greedy -> 0.368. The CLI's defaults are these same
-    BeamOptions defaults."""
+    the dev sentences (recipes/synth stage 7), beam 32, with the LM weight and word bonus the
+    model file carries (picked on dev.jsonl by `asr tune-lm`). The CLI's defaults are these
+    same BeamOptions defaults."""
     return BeamOptions(lm=BUNDLED_LM)
 
 
@@ -203,6 +220,7 @@ class BeamDecoder:
     def __init__(self, tokenizer, options: BeamOptions, frame_seconds: float):
         from asr.search_backend import CTCSearch
 
+        options = options.for_model({})  # weights still unset: the defaults
         self.tokenizer, self.options, self.frame_seconds = tokenizer, options, frame_seconds
         self._tmp = tempfile.TemporaryDirectory(prefix="asr-beam-")
         tmp = Path(self._tmp.name)
@@ -214,7 +232,8 @@ class BeamDecoder:
             lexicon.write_text(lines, encoding="utf-8")
         self.lexicon_search = lexicon is not None
         lm = self._lm_file(options, list(spellings or ()), tmp)
-        self._lm_weight = options.lm_weight if lm else 0.0
+        self._has_lm = lm is not None  # else the search weighs no LM, whatever the options
+        self._lm_weight = options.lm_weight if self._has_lm else 0.0
         symbols = tokenizer.symbols
         try:
             with quiet_stderr():
@@ -239,6 +258,14 @@ class BeamDecoder:
         ~36 MB for the bundled one); a fork takes milliseconds and a search's state."""
         twin = copy.copy(self)
         twin.decoder = self.decoder.fork()
+        return twin
+
+    def with_weights(self, lm_weight: float, word_bonus: float) -> BeamDecoder:
+        """A fork with another LM weight and word bonus, the LM and lexicon shared."""
+        twin = copy.copy(self)
+        twin.options = dataclasses.replace(self.options, lm_weight=lm_weight, word_bonus=word_bonus)
+        twin._lm_weight = lm_weight if self._has_lm else 0.0
+        twin.decoder = self.decoder.reweighted(twin._lm_weight, word_bonus)
         return twin
 
     def _lexicon_spellings(self, options: BeamOptions) -> dict[str, list[str]] | None:

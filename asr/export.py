@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from asr.beam import LM_TUNING_KEY
 from asr.checkpoint import load_model
 from asr.confidence import CALIBRATION_KEY
 from asr.features import LOG_FLOOR, LogMel
@@ -164,7 +165,7 @@ def export(
         "format": FORMAT,
         "config": loaded.config.to_dict(),
         "tokenizer": loaded.tokenizer.to_dict(),
-        "info": {k: v for k, v in loaded.info.items() if k == CALIBRATION_KEY},
+        "info": {k: v for k, v in loaded.info.items() if k in (CALIBRATION_KEY, LM_TUNING_KEY)},
         "stats": {"mean": loaded.stats.mean.tolist(), "std": loaded.stats.std.tolist()},
         "min_frames": MIN_FRAMES,
         "subsampling": SUBSAMPLING,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from asr.beam import LM_TUNING_KEY
 from asr.bundled import model_path
 from asr.confidence import CALIBRATION_KEY
 from asr.errors import AsrError
@@ -64,6 +65,7 @@ def _common(path: Path, config: dict, tokenizer: dict, info: dict) -> dict:
         "training": training,
         "confidence": {"calibrated_on": calibration.get("fitted_on"), "searches": searches},
         "adapted": info.get(ADAPTED_KEY),  # asr adapt: what it was tuned to, or None
+        "lm_weights": info.get(LM_TUNING_KEY),  # asr tune-lm: its choice, or None
     }
 
 
@@ -98,6 +100,13 @@ def format_info(facts: dict) -> list[str]:
     lines.append(
         f"  confidence: calibrated on {c['calibrated_on']} ({', '.join(c['searches'])})"
         if c["searches"] else "  confidence: raw scores (asr calibrate fits them)"
+    )  # fmt: skip
+    tuned = facts.get("lm_weights")
+    lines.append(
+        f"  LM weights: {tuned['lm_weight']:g}, word bonus {tuned['word_bonus']:g} (tuned on "
+        f"{tuned.get('tuned_on')} with {tuned.get('lm')}: WER {tuned.get('greedy_wer')} greedy "
+        f"-> {tuned.get('wer')})"
+        if tuned else "  LM weights: the defaults (asr tune-lm picks this model's own)"
     )  # fmt: skip
     if facts.get("adapted"):
         a = facts["adapted"]

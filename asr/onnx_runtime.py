@@ -111,7 +111,8 @@ class OnnxTranscriber(HoldsASearch):
         self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
         self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
         self.calibration = Calibration.from_info(self.meta.get("info", {}))
-        self.beam_options, self.alternatives = beam, alternatives
+        self.beam_options = beam.for_model(self.meta.get("info", {})) if beam else None
+        self.alternatives = alternatives
         self.beam = self.new_beam_decoder()
 
     def _weights(self, graph: str) -> Path:

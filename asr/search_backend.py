@@ -51,9 +51,9 @@ class CTCSearch:
         self.tokens_dict = Dictionary(tokens)
         self.blank = self.tokens_dict.get_index(blank_token)
         silence = self.tokens_dict.get_index(sil_token)
-        common = {
+        self._common = {
             "beam_size": beam, "beam_size_token": self.tokens_dict.index_size(),
-            "beam_threshold": BEAM_THRESHOLD, "lm_weight": lm_weight, "sil_score": 0.0,
+            "beam_threshold": BEAM_THRESHOLD, "sil_score": 0.0,
             "log_add": False, "criterion_type": CriterionType.CTC,
         }  # fmt: skip
         words = load_words(str(lexicon)) if lexicon else None
@@ -75,14 +75,19 @@ class CTCSearch:
                         [self.tokens_dict.get_index(t) for t in spelling], index, score
                     )
             self.trie.smear(SmearingMode.MAX)
-            self._options = LexiconDecoderOptions(
-                word_score=word_score, unk_score=float("-inf"), **common
-            )
             self._unknown = self.word_dict.get_index(unk_word)
-        else:
-            self._options = LexiconFreeDecoderOptions(**common)
         self._silence = silence
+        self._options = self._search_options(lm_weight, word_score)
         self.decoder = self._new_decoder()
+
+    def _search_options(self, lm_weight: float, word_score: float):
+        """The trie holds unweighted LM scores: the weights live in the options alone."""
+        if self.trie is not None:
+            return LexiconDecoderOptions(
+                lm_weight=lm_weight, word_score=word_score, unk_score=float("-inf"),
+                **self._common,
+            )  # fmt: skip
+        return LexiconFreeDecoderOptions(lm_weight=lm_weight, **self._common)
 
     def _new_decoder(self):
         if self.trie is not None:
@@ -95,6 +100,13 @@ class CTCSearch:
         milliseconds, where building one reloads the LM."""
         twin = copy.copy(self)
         twin.decoder = self._new_decoder()
+        return twin
+
+    def reweighted(self, lm_weight: float, word_score: float) -> CTCSearch:
+        """A fork that weighs the same LM and lexicon otherwise (asr tune-lm's grid)."""
+        twin = copy.copy(self)
+        twin._options = self._search_options(lm_weight, word_score)
+        twin.decoder = twin._new_decoder()
         return twin
 
     def decode_begin(self) -> None:

@@ -50,7 +50,7 @@ class Transcriber(HoldsASearch):
         self.warped = [LogMel(self.settings, warp) for warp in warps]
         self.adapt = adapt
         self.frame_seconds = SUBSAMPLING * self.settings.hop_length / self.settings.sample_rate
-        self.beam_options = beam
+        self.beam_options = beam.for_model(loaded.info) if beam else None
         self.beam = self.new_beam_decoder()
         self.calibration = Calibration.from_info(loaded.info)  # None: raw word scores
 

@@ -346,8 +346,10 @@ def test_an_export_with_an_lm_decodes_with_it_by_default(exported, word_lm, tmp_
     assert proc.stderr == f"asr: error: {missing}: no such language model\n"
 
 
-def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
-    """A calibrated model's export scores words as the torch model does, not raw."""
+def test_exported_model_keeps_the_word_confidence_calibration_and_lm_weights(tmp_path):
+    """A calibrated model's export scores words as the torch model does, not raw, and
+    searches with the LM weights `asr tune-lm` gave it."""
+    from asr.beam import LM_TUNING_KEY, BeamOptions
     from asr.confidence import CALIBRATION_KEY, Calibration
     from asr.onnx_runtime import OnnxTranscriber
 
@@ -356,11 +358,16 @@ def test_exported_model_keeps_the_word_confidence_calibration(tmp_path):
     with torch.no_grad():
         model.head.weight.mul_(10)
     stats = FeatureStats(torch.randn(80) * 0.5 - 6, torch.rand(80) + 1)
-    info = {CALIBRATION_KEY: {"greedy": [1.5, 0.7], "beam": None}}
+    info = {
+        CALIBRATION_KEY: {"greedy": [1.5, 0.7], "beam": None},
+        LM_TUNING_KEY: {"lm_weight": 0.6, "word_bonus": 2.0},
+    }
     save_model(tmp_path / "m.safetensors", model, cfg, TOK, stats, info=info)
     export(tmp_path / "m.safetensors", tmp_path / "onnx")
     onnx = OnnxTranscriber(tmp_path / "onnx")
     assert onnx.calibration == Calibration(greedy=(1.5, 0.7))
+    searching = OnnxTranscriber(tmp_path / "onnx", beam=BeamOptions(beam=4)).beam_options
+    assert (searching.lm_weight, searching.word_bonus) == (0.6, 2.0)
     wave = noise(24000, seed=3).numpy()
     torch_words = (
         Transcriber(LoadedModel(model, cfg, TOK, stats, info))

@@ -7,6 +7,7 @@ from test_checkpoint import tiny
 from test_streaming import TOK
 from typer.testing import CliRunner
 
+from asr.beam import LM_TUNING_KEY
 from asr.checkpoint import load_model, save_model
 from asr.confidence import CALIBRATION_KEY
 from asr.features import FeatureStats
@@ -29,7 +30,9 @@ def saved(tmp_path, encoder: str, half: bool, info_: dict | None = None):
 
 def test_info_reports_what_the_file_holds(tmp_path):
     record = {"step": 40, "epoch": 2, "valid": {"wer:dev.jsonl": 0.41234, "loss": 3.0},
-              CALIBRATION_KEY: {"greedy": [1.2, -0.3], "beam": None, "fitted_on": "dev.jsonl"}}  # fmt: skip
+              CALIBRATION_KEY: {"greedy": [1.2, -0.3], "beam": None, "fitted_on": "dev.jsonl"},
+              LM_TUNING_KEY: {"lm_weight": 0.8, "word_bonus": -1.0, "tuned_on": "dev.jsonl",
+                              "lm": "lm.arpa.gz", "wer": 0.35, "greedy_wer": 0.46}}  # fmt: skip
     path, model = saved(tmp_path, "gru", half=True, info_=record)
     code, out = info(path, "--json")
     assert code == 0, out
@@ -39,6 +42,12 @@ def test_info_reports_what_the_file_holds(tmp_path):
     assert facts["training"] == {"step": 40, "epoch": 2, "validation": {"wer:dev.jsonl": 0.4123}}
     assert facts["confidence"] == {"calibrated_on": "dev.jsonl", "searches": ["greedy"]}
     assert facts["tokenizer"] == {"kind": "char", "symbols": len(TOK.symbols)}
+    assert facts["lm_weights"]["lm_weight"] == 0.8
+    code, out = info(path)
+    assert (
+        "  LM weights: 0.8, word bonus -1 (tuned on dev.jsonl with lm.arpa.gz: WER 0.46 "
+        "greedy -> 0.35)" in out.splitlines()
+    )
 
     offline, _ = saved(tmp_path, "blstm", half=False)
     code, out = info(offline)
@@ -46,6 +55,7 @@ def test_info_reports_what_the_file_holds(tmp_path):
     lines = out.splitlines()
     assert lines[0] == f"{offline}: model file"
     assert "streams: no" in out and "float32" in out and "raw scores" in out
+    assert "LM weights: the defaults" in out
 
 
 def test_info_on_the_bundled_model_and_a_bad_file(tmp_path):
