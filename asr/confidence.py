@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import jiwer
 import numpy as np
 
-from asr.decoding import Hypothesis, best_of, greedy_decode
+from asr.decoding import Hypothesis, Word, best_of, greedy_decode
 
 
 def frame_confidence(log_probs) -> np.ndarray:
@@ -57,12 +57,23 @@ def word_confidences(
         span = frame_conf[lo:hi]
         score = float(span.min()) if len(span) else 0.0
         if best_path is not None:
-            heard = "".join(g.word for g in best_path.words if g.start < w.end and w.start < g.end)
+            heard = "".join(g.word for g in best_path.words if _near(g, w, frame_seconds))
             score *= Levenshtein.normalized_similarity(heard, w.word)
         if calibration is not None:
             score = calibration.apply(score, beam=best_path is not None)
         words.append(replace(w, confidence=round(score, 4)))
     return Hypothesis(hyp.text, words)
+
+
+def _near(heard: Word, chosen: Word, frame_seconds: float) -> bool:
+    """Whether the best path's word overlaps the searched word, in frames, a one-frame word
+    (a single spike, as most word pieces are) also when it is one frame off: the search may
+    put a spike a frame from the best path's. Overlap alone scored 184 of 3,033 beam words
+    0 on dev.jsonl with the word-piece model, 78% of them right."""
+    frames = lambda w: (round(w.start / frame_seconds), round(w.end / frame_seconds))
+    (h0, h1), (c0, c1) = frames(heard), frames(chosen)
+    slack = 1 if min(h1 - h0, c1 - c0) <= 1 else 0
+    return h0 < c1 + slack and c0 < h1 + slack
 
 
 CALIBRATION_KEY = "confidence_calibration"  # in a model file's header info (asr calibrate)
@@ -87,7 +98,8 @@ class Calibration:
         if params is None:
             return score
         c = min(max(score, _EPS), 1 - _EPS)
-        return float(1 / (1 + math.exp(-(params[0] * math.log(c / (1 - c)) + params[1]))))
+        z = params[0] * math.log(c / (1 - c)) + params[1]
+        return 0.5 * (1 + math.tanh(0.5 * z))  # the logistic: no overflow at any z
 
     @classmethod
     def from_info(cls, info: dict) -> Calibration | None:
@@ -106,14 +118,25 @@ def fit_calibration(scores, right) -> tuple[float, float]:
     if len(x) < 2 or y.min() == y.max():
         raise ValueError("calibration needs both right and wrong words")
     design = np.stack([x, np.ones_like(x)], axis=1)
+    ridge = 1e-3  # a little ridge keeps separable data finite
+
+    def loss(w):  # the penalized negative log-likelihood, computed without overflow
+        z = design @ w
+        return float(np.sum(np.logaddexp(0, z) - y * z) + 0.5 * ridge * w @ w)
+
     w = np.array([1.0, 0.0])
     for _ in range(100):
-        p = 1 / (1 + np.exp(-design @ w))
-        grad = design.T @ (p - y) + 1e-3 * w  # a little ridge keeps separable data finite
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + 1e-3 * np.eye(2)
+        p = 0.5 * (1 + np.tanh(0.5 * (design @ w)))  # the logistic, without overflow
+        grad = design.T @ (p - y) + ridge * w
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + ridge * np.eye(2)
         step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-9:
+        # Damped: a full Newton step can overshoot and diverge (beam-search scores with a
+        # lump at 0 did), so halve it until the loss falls.
+        size, before = 1.0, loss(w)
+        while loss(w - size * step) > before and size > 1e-6:
+            size /= 2
+        w -= size * step
+        if np.abs(size * step).max() < 1e-9:
             break
     return float(w[0]), float(w[1])
 

@@ -124,3 +124,32 @@ def test_calibration_error_is_the_word_weighted_gap_per_bin():
     bins = reliability_bins(scores, [True, False, False, False])
     assert bins[9] == (2, 0.95, 0.5) and bins[1] == (2, 0.15, 0.0)
     assert all(n == 0 and math.isnan(mean) for n, mean, _ in bins[2:9])
+
+
+def test_calibration_fit_stays_finite_on_a_lump_of_zero_scores_that_are_mostly_right():
+    """Beam-search words the best path did not hear score 0, yet many are right: undamped
+    Newton steps overshot on such data and ran to a = 3.8 million (then an overflow)."""
+    rng = np.random.default_rng(0)
+    raw = rng.uniform(0.001, 0.999, 3000)
+    scores = np.concatenate([raw, np.zeros(200)])
+    right = np.concatenate([rng.uniform(size=raw.size) < raw, rng.uniform(size=200) < 0.8])
+    a, b = fit_calibration(scores, right)
+    assert 0 < a < 2 and abs(b) < 2
+    fitted = Calibration(beam=(a, b))
+    nll = lambda p: -np.mean(np.where(right, np.log(p), np.log(1 - p)))
+    clipped = np.clip(scores, 1e-3, 1 - 1e-3)
+    assert nll(np.array([fitted.apply(c, beam=True) for c in scores])) < nll(clipped)
+    extreme = Calibration(greedy=(1e9, 1e9))  # no overflow at any parameters
+    assert extreme.apply(0.0, beam=False) == 0.0 and extreme.apply(0.9, beam=False) == 1.0
+
+
+def test_a_one_frame_word_a_frame_off_the_best_path_keeps_its_score():
+    """A word piece spans one frame; the search may put its spike one frame from the greedy
+    path's. That word was heard; a word a whole frame away from it is not its neighbour."""
+    searched = Hypothesis("was", [Word("was", 0.72, 0.76)])  # frame 18
+    conf = np.full(30, 0.9, dtype=np.float32)
+    shifted = Hypothesis("was", [Word("was", 0.68, 0.72)])  # frame 17
+    scored = word_confidences(searched, conf, 0.04, best_path=shifted)
+    assert scored.words[0].confidence == pytest.approx(0.9)
+    apart = Hypothesis("was", [Word("was", 0.60, 0.68)])  # frames 15-16: frame 17 between
+    assert word_confidences(searched, conf, 0.04, best_path=apart).words[0].confidence == 0.0
