@@ -49,7 +49,8 @@ def test_test_time_bench_compares_the_options_with_plain_decoding(greedy_wer, op
         rf"WER plain (\d\.\d+), {shown} (\d\.\d+): difference ([+-]\d\.\d+)", out
     ).groups()
     assert float(plain) == pytest.approx(greedy_wer, abs=1e-4)
-    assert float(difference) == pytest.approx(float(searched) - float(plain), abs=1e-4)
+    # each figure is rounded to 4 places: their difference may be 1.5e-4 off the printed one
+    assert float(difference) == pytest.approx(float(searched) - float(plain), abs=2e-4)
     assert "RTF plain" in out
 
 

@@ -255,8 +255,13 @@ def test_bundled_model_is_small_and_self_describing():
     from asr.checkpoint import load_model
 
     assert DEFAULT_MODEL.stat().st_size <= 20 * 1024 * 1024
+    from asr.beam import LM_TUNING_KEY
+
     loaded = load_model()
-    assert loaded.config.features.n_mels == 80 and len(loaded.tokenizer) == 29
+    assert loaded.config.features.n_mels == 80
+    # word pieces, their sentencepiece model inside the file, and the LM weights tuned for them
+    assert loaded.tokenizer.kind == "bpe" and loaded.tokenizer.spell("seven")
+    assert loaded.info[LM_TUNING_KEY]["tuned_on"] == "dev.jsonl"
 
 
 def test_decoding_flags_left_unset_take_the_library_defaults(tmp_path):
