@@ -12,7 +12,6 @@ stored log-probs, so a grid of 20 costs 20 searches, not 20 evaluations.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,11 +86,9 @@ def tune_lm(
             bar.advance(task)
         greedy = [transcriber.decode_log_probs(lp).text for lp in log_probs]
         bar.update(task, description="searching", completed=0, total=len(grid))
-        search = None
+        # the LM and lexicon are read once; each point searches with a reweighted fork
+        search = BeamDecoder(transcriber.tokenizer, beam, transcriber.frame_seconds)
         for weight, bonus in grid:
-            options = dataclasses.replace(beam, lm_weight=weight, word_bonus=bonus)
-            if search is None:  # the LM and lexicon are read once, then forked per point
-                search = BeamDecoder(transcriber.tokenizer, options, transcriber.frame_seconds)
             hyps = [search.with_weights(weight, bonus)(lp).text for lp in log_probs]
             points.append(GridPoint(weight, bonus, _wer(refs, hyps)))
             bar.advance(task)
