@@ -195,3 +195,30 @@ def test_fsdd_recipe_refuses_a_seed_count_below_one(seeds, tmp_path):
                       "--seeds", seeds)  # fmt: skip
     assert result.returncode == 2 and "--seeds must be" in result.stderr
     assert not (tmp_path / "w").exists()
+
+
+def test_synth_recipe_tunes_and_calibrates_the_bundled_file_with_its_lm(tmp_path):
+    """Stage 7: the file it bundles gets LM weights of its own and a confidence map, both
+    fitted on dev.jsonl with the LM just built, and is then what it evaluates."""
+    work = tmp_path / "work"
+    (work / "text").mkdir(parents=True)
+    (work / "text" / "train.txt").write_text("one sentence\na dev sentence\n")
+    (work / "text" / "dev.txt").write_text("a dev sentence\n")
+    (work / "lm3.arpa").write_text("")  # already built: no KenLM needed
+    log = tmp_path / "calls.txt"
+    env = _recording_asr(tmp_path / "bin", log)
+    result = subprocess.run(
+        ["bash", str(REPO / "recipes" / "synth" / "run.sh"), "--work", str(work),
+         "--bundle", "streaming", "--stage", "7", "--stop-stage", "7"],
+        capture_output=True, text=True, env=env, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (work / "text" / "lm.txt").read_text() == "one sentence\n"  # dev stays out of the LM
+    calls = log.read_text().splitlines()
+    bundled, lm = "asr/models/streaming.safetensors", f"{work}/lm3.arpa"
+    fits = [f"{command} {work}/dev.jsonl --model {bundled} --lm {lm} --out {bundled}"
+            for command in ("tune-lm", "calibrate")]  # fmt: skip
+    assert calls[:2] == fits
+    evals = calls[2:]
+    assert len(evals) == 3 and all(f"--model {bundled}" in c for c in evals)
+    assert evals[-1].endswith(f"--lm {lm}")

@@ -16,7 +16,8 @@
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
 # 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
 # 7 a 3-gram word LM on the training text (KenLM; bundled as asr/models/lm.arpa.gz with
-# --bundle default) and beam-search evaluation with it.
+# --bundle default), the bundled file's LM weights (asr tune-lm) and confidence map (asr
+# calibrate) fitted on dev.jsonl with it, and beam-search evaluation.
 # Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts (and with --neural 1,
 # Kokoro's jf_tebukuro alone and in blends) and the 300
 # sentences of heldout.txt (synthetic test), the speechocean762 test speakers, and FSDD
@@ -131,9 +132,15 @@ if run_stage 7; then
   [ -f "$work/lm3.arpa" ] || "$here/../lm/make_lm.sh" "$work/text/lm.txt" "$work/lm3.arpa" 3 "$work/tools"
   # The bundled LM: what `asr transcribe`/`asr eval` decode the bundled model with by default.
   [ "$bundle" = default ] && gzip -9 -n -c "$work/lm3.arpa" > asr/models/lm.arpa.gz
+  # The bundled file's own LM weight and word bonus, then its word-confidence map, both fitted
+  # on dev.jsonl with this LM: what `asr transcribe` decodes it with (letters and word pieces
+  # want different weights).
+  bundled="asr/models/$bundle.safetensors"
+  asr tune-lm "$work/dev.jsonl" --model "$bundled" --lm "$work/lm3.arpa" --out "$bundled"
+  asr calibrate "$work/dev.jsonl" --model "$bundled" --lm "$work/lm3.arpa" --out "$bundled"
   for decoding in "" "--beam 32" "--lm $work/lm3.arpa"; do
     echo "== synth_test ${decoding:-greedy}"
     # shellcheck disable=SC2086
-    asr eval "$work/synth_test/manifest.jsonl" --model "$exp/best.safetensors" $decoding
+    asr eval "$work/synth_test/manifest.jsonl" --model "$bundled" $decoding
   done
 fi
