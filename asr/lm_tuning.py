@@ -16,13 +16,13 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-import jiwer
 from rich.console import Console
 from rich.progress import Progress
 
 from asr.beam import LM_TUNING_KEY, BeamDecoder, BeamOptions
 from asr.checkpoint import copy_with_info, load_model
 from asr.errors import AsrError
+from asr.evaluate import score
 from asr.manifest import read_checked_manifest
 from asr.outputs import output_file
 from asr.text import normalize_text
@@ -72,8 +72,8 @@ def tune_lm(
     output_file(out)
     utterances = read_checked_manifest(manifest)
     utterances = utterances[:max_utts] if max_utts else utterances
-    refs = [normalize_text(u.text) for u in utterances]
-    if not any(refs):
+    refs = [u.text for u in utterances]
+    if not any(normalize_text(r) for r in refs):
         raise AsrError(str(manifest), "no reference words to tune on")
     transcriber = Transcriber(load_model(model))  # greedy: its log-probs are all we need
     grid = list(itertools.product(lm_weights, word_bonuses))
@@ -107,5 +107,4 @@ def tune_lm(
 
 
 def _wer(refs: list[str], hyps: list[str]) -> float:
-    kept = [(r, h) for r, h in zip(refs, hyps) if r]  # jiwer refuses an empty reference
-    return jiwer.wer([r for r, _ in kept], [h for _, h in kept])
+    return score(refs, hyps).wer  # as `asr eval` scores: the figures agree
