@@ -558,12 +558,12 @@ def calibrate(
 
 def float_list(text: str, flag: str) -> list[float]:
     """'0.5,1,1.5' -> [0.5, 1.0, 1.5], or one error line naming the flag."""
+    import math
+
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         fail(f"{flag}: must be numbers separated by commas, not '{text}'")
-    import math
-
     if not values or not all(math.isfinite(v) for v in values):
         fail(f"{flag}: must be finite numbers separated by commas, not '{text}'")
     return values

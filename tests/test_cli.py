@@ -252,11 +252,10 @@ def test_installed_entry_point_runs():
 
 
 def test_bundled_model_is_small_and_self_describing():
+    from asr.beam import LM_TUNING_KEY
     from asr.checkpoint import load_model
 
     assert DEFAULT_MODEL.stat().st_size <= 20 * 1024 * 1024
-    from asr.beam import LM_TUNING_KEY
-
     loaded = load_model()
     assert loaded.config.features.n_mels == 80
     # word pieces, their sentencepiece model inside the file, and the LM weights tuned for them
