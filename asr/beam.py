@@ -233,7 +233,6 @@ class BeamDecoder:
         self.lexicon_search = lexicon is not None
         lm = self._lm_file(options, list(spellings or ()), tmp)
         self._has_lm = lm is not None  # else the search weighs no LM, whatever the options
-        self._lm_weight = options.lm_weight if self._has_lm else 0.0
         symbols = tokenizer.symbols
         try:
             with quiet_stderr():
@@ -242,7 +241,7 @@ class BeamDecoder:
                     lexicon,
                     lm,
                     options.beam,
-                    self._lm_weight,
+                    self._searched_lm_weight(options.lm_weight),
                     options.word_bonus,
                     blank_token=symbols[tokenizer.blank_id],
                     sil_token="|",
@@ -264,9 +263,11 @@ class BeamDecoder:
         """A fork with another LM weight and word bonus, the LM and lexicon shared."""
         twin = copy.copy(self)
         twin.options = dataclasses.replace(self.options, lm_weight=lm_weight, word_bonus=word_bonus)
-        twin._lm_weight = lm_weight if self._has_lm else 0.0
-        twin.decoder = self.decoder.reweighted(twin._lm_weight, word_bonus)
+        twin.decoder = self.decoder.reweighted(self._searched_lm_weight(lm_weight), word_bonus)
         return twin
+
+    def _searched_lm_weight(self, lm_weight: float) -> float:
+        return lm_weight if self._has_lm else 0.0
 
     def _lexicon_spellings(self, options: BeamOptions) -> dict[str, list[str]] | None:
         """{word: its units} for the words the search may emit (those the model can spell),
