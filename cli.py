@@ -28,6 +28,9 @@ ModelOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+DevManifestArgument = Annotated[  # what asr calibrate and asr tune-lm fit to
+    Path, typer.Argument(help="JSON Lines manifest with reference text (a dev set).")
+]
 BeamOption = Annotated[
     int, typer.Option("--beam", help="Beam width (0: greedy; 32 when --lm/--vocab/--hotwords).")
 ]
@@ -535,9 +538,7 @@ def adapt(
 @user_errors
 @with_decoding_flags
 def calibrate(
-    manifest: Annotated[
-        Path, typer.Argument(help="JSON Lines manifest with reference text (a dev set).")
-    ],
+    manifest: DevManifestArgument,
     out: Annotated[Path, typer.Option("--out", help="The calibrated copy of the model file.")],
     model: ModelOption = None,
     decoding: DecodingFlags = DecodingFlags(),
@@ -572,9 +573,7 @@ def float_list(text: str, flag: str) -> list[float]:
 @app.command("tune-lm")
 @user_errors
 def tune_lm(
-    manifest: Annotated[
-        Path, typer.Argument(help="JSON Lines manifest with reference text (a dev set).")
-    ],
+    manifest: DevManifestArgument,
     out: Annotated[Path, typer.Option("--out", help="The model file carrying the weights.")],
     model: ModelOption = None,
     lm: LmOption = None,
