@@ -202,7 +202,8 @@ def test_synth_recipe_tunes_and_calibrates_the_bundled_file_with_its_lm(tmp_path
     fitted on dev.jsonl with the LM just built, and is then what it evaluates."""
     work = tmp_path / "work"
     (work / "text").mkdir(parents=True)
-    (work / "text" / "train.txt").write_text("one sentence\na dev sentence\n")
+    sentences = ["one sentence", "a dev sentence", "use the m option", "i saw a cat", "x y"]
+    (work / "text" / "train.txt").write_text("\n".join(sentences) + "\n")
     (work / "text" / "dev.txt").write_text("a dev sentence\n")
     (work / "lm3.arpa").write_text("")  # already built: no KenLM needed
     log = tmp_path / "calls.txt"
@@ -213,7 +214,8 @@ def test_synth_recipe_tunes_and_calibrates_the_bundled_file_with_its_lm(tmp_path
         capture_output=True, text=True, env=env, timeout=60, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert (work / "text" / "lm.txt").read_text() == "one sentence\n"  # dev stays out of the LM
+    # dev stays out of the LM, and so do man pages' option letters; "a" and "i" are words
+    assert (work / "text" / "lm.txt").read_text() == "one sentence\ni saw a cat\n"
     calls = log.read_text().splitlines()
     bundled, lm = "asr/models/streaming.safetensors", f"{work}/lm3.arpa"
     fits = [f"{command} {work}/dev.jsonl --model {bundled} --lm {lm} --out {bundled}"
