@@ -76,6 +76,12 @@ def _near(heard: Word, chosen: Word, frame_seconds: float) -> bool:
     return h0 < c1 + slack and c0 < h1 + slack
 
 
+def _logistic(z):
+    """1 / (1 + exp(-z)) for a number or an array, written with tanh: no overflow at any z
+    (a fit's parameters on separable data can be huge)."""
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
 CALIBRATION_KEY = "confidence_calibration"  # in a model file's header info (asr calibrate)
 _EPS = 1e-3  # raw scores are clipped to [_EPS, 1 - _EPS] before the logit: 0 and 1 occur
 
@@ -98,8 +104,7 @@ class Calibration:
         if params is None:
             return score
         c = min(max(score, _EPS), 1 - _EPS)
-        z = params[0] * math.log(c / (1 - c)) + params[1]
-        return 0.5 * (1 + math.tanh(0.5 * z))  # the logistic: no overflow at any z
+        return float(_logistic(params[0] * math.log(c / (1 - c)) + params[1]))
 
     @classmethod
     def from_info(cls, info: dict) -> Calibration | None:
@@ -126,7 +131,7 @@ def fit_calibration(scores, right) -> tuple[float, float]:
 
     w = np.array([1.0, 0.0])
     for _ in range(100):
-        p = 0.5 * (1 + np.tanh(0.5 * (design @ w)))  # the logistic, without overflow
+        p = _logistic(design @ w)
         grad = design.T @ (p - y) + ridge * w
         hess = design.T @ (design * (p * (1 - p))[:, None]) + ridge * np.eye(2)
         step = np.linalg.solve(hess, grad)
