@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -394,7 +394,7 @@ def transcribe(
         raise typer.Exit(1)
 
 
-def echo_scores(scores, by: str | None, baseline: Path | None, versus: dict | None) -> None:
+def echo_scores(scores, by: str | None, baseline: str | None, versus: dict | None) -> None:
     """`asr eval`'s human output: the totals line, a row per --by value, the baseline line."""
     interval, ci = scores.wer_interval, ""
     if interval:
@@ -462,6 +462,15 @@ def evaluate(
             "it: the WER difference's 95% interval and the share of resamples it wins.",
         ),
     ] = None,
+    baseline_lm: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline-lm",
+            help="Decode the baseline with this word LM instead of the model's (a file, or "
+            "`none` for none), the other flags the same; without --baseline the baseline is "
+            "the model itself, so this compares two LMs, or an LM against none, paired.",
+        ),
+    ] = None,
     vtln: VtlnOption = False,
     adapt: AdaptOption = False,
     adapt_speaker: Annotated[
@@ -488,19 +497,33 @@ def evaluate(
     scores = evaluate_manifest(
         transcriber, manifest, report, trn, plot, group_by=by, adapt_speakers=speakers
     )
-    versus = None
+    versus, baseline_decoding = None, baseline_lm_flags(decoding, baseline_lm)
+    if baseline_lm is not None and baseline is None:
+        baseline = model if model is not None else Path("default")
     if baseline is not None:
         other = load_transcriber(
-            baseline, decoding, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
+            baseline, baseline_decoding, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
         )
         versus = compare_scores(scores, evaluate_manifest(other, manifest, adapt_speakers=speakers))
+    label = f"{baseline}" + (f" with LM {baseline_lm}" if baseline_lm is not None else "")
     if json_output:
         record = scores.to_dict()
         if versus:
             record["baseline"] = {"model": str(baseline), **versus}
+            if baseline_lm is not None:
+                record["baseline"]["lm"] = baseline_lm
         typer.echo(json.dumps(record))
         return
-    echo_scores(scores, by, baseline, versus)
+    echo_scores(scores, by, label, versus)
+
+
+def baseline_lm_flags(decoding: DecodingFlags, baseline_lm: str | None) -> DecodingFlags:
+    """The baseline's decoding flags: the model's, with --baseline-lm's LM (`none`: no LM)."""
+    if baseline_lm is None:
+        return decoding
+    if baseline_lm.lower() == "none":
+        return replace(decoding, lm=None, no_lm=True)
+    return replace(decoding, lm=Path(baseline_lm), no_lm=False)
 
 
 @app.command()
@@ -581,10 +604,10 @@ def tune_lm(
     vocab: VocabOption = None,
     lm_weights: Annotated[
         str, typer.Option("--lm-weights", help="LM weights to try, comma-separated.")
-    ] = "0.5,0.8,1,1.5,2",
+    ] = "0.5,0.8,1,1.2,1.5,2",  # 1.2 and 0.5: the bundled word-piece BiLSTM's pair
     word_bonuses: Annotated[
         str, typer.Option("--word-bonuses", help="Word bonuses to try, comma-separated.")
-    ] = "-2,-1,0,1",
+    ] = "-2,-1,0,0.5,1",
     max_utts: Annotated[
         int, typer.Option("--max-utts", min=0, help="Tune on the first N utterances (0: all).")
     ] = 0,

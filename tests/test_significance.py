@@ -92,3 +92,20 @@ def test_cli_eval_against_a_baseline(tmp_path):
     assert text.exit_code == 0, text.output
     assert "difference +0.00 points" in text.stdout and "lower WER in 0.0% of" in text.stdout
     assert "95% CI" in text.stdout.splitlines()[0]
+
+
+def test_cli_eval_baseline_lm_compares_decodings_of_one_model(tmp_path):
+    from conftest import SAMPLES_DIR
+
+    manifest = SAMPLES_DIR / "samples.jsonl"
+    greedy = json.loads(run("eval", manifest, "--no-lm", "--json").stdout)
+    out = run("eval", manifest, "--baseline-lm", "none", "--json")
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.stdout)
+    base = record["baseline"]
+    assert base["model"] == "default" and base["lm"] == "none"
+    assert base["wer"] == pytest.approx(greedy["wer"])  # the baseline decoded without the LM
+    assert base["difference"] == pytest.approx(record["wer"] - greedy["wer"])
+    missing = run("eval", manifest, "--baseline-lm", str(tmp_path / "nope.arpa"))
+    assert missing.exit_code != 0
+    assert missing.output.strip() == f"asr: error: {tmp_path / 'nope.arpa'}: no such language model"
