@@ -34,7 +34,7 @@ def test_help_lists_each_command_by_its_whole_summary():
 @pytest.mark.xfail(
     strict=True,
     reason="issue 3 is open: the bundled model is under-trained (held-out-voice CER about 0.3) "
-    "and misspells two of the three samples; strict, so this fails once it reads them right",
+    "and hears sample3's 'bought' as 'got'; strict, so this fails once it reads all three right",
 )
 def test_transcribe_bundled_samples_gives_known_transcripts():
     samples = bundled_samples()

@@ -205,17 +205,26 @@ def test_synth_recipe_tunes_and_calibrates_the_bundled_file_with_its_lm(tmp_path
     sentences = ["one sentence", "a dev sentence", "use the m option", "i saw a cat", "x y"]
     (work / "text" / "train.txt").write_text("\n".join(sentences) + "\n")
     (work / "text" / "dev.txt").write_text("a dev sentence\n")
+    (work / "text" / "heldout.txt").write_text("a held out sentence\n")
+    wordnet = tmp_path / "wordnet"
+    wordnet.mkdir()
+    glosses = {"noun": '01 n 01 x 0 000 | a gloss; "we got home late"; "a held out sentence"\n',
+               "verb": '02 v 01 y 0 000 | a gloss; "a dev sentence"; "see the b flag"\n'}  # fmt: skip
+    for part in ("noun", "verb", "adj", "adv"):
+        (wordnet / f"data.{part}").write_text(glosses.get(part, ""))
     (work / "lm3.arpa").write_text("")  # already built: no KenLM needed
     log = tmp_path / "calls.txt"
     env = _recording_asr(tmp_path / "bin", log)
     result = subprocess.run(
         ["bash", str(REPO / "recipes" / "synth" / "run.sh"), "--work", str(work),
-         "--bundle", "streaming", "--stage", "7", "--stop-stage", "7"],
+         "--bundle", "streaming", "--stage", "7", "--stop-stage", "7", "--wordnet", str(wordnet)],
         capture_output=True, text=True, env=env, timeout=60, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    # dev stays out of the LM, and so do man pages' option letters; "a" and "i" are words
-    assert (work / "text" / "lm.txt").read_text() == "one sentence\ni saw a cat\n"
+    # WordNet's examples join the training text; dev and held-out sentences stay out of the
+    # LM, and so do man pages' option letters; "a" and "i" are words
+    lm_text = "one sentence\ni saw a cat\nwe got home late\n"
+    assert (work / "text" / "lm.txt").read_text() == lm_text
     calls = log.read_text().splitlines()
     bundled, lm = "asr/models/streaming.safetensors", f"{work}/lm3.arpa"
     fits = [f"{command} {work}/dev.jsonl --model {bundled} --lm {lm} --out {bundled}"
