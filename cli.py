@@ -494,16 +494,19 @@ def evaluate(
     transcriber = load_transcriber(
         model, decoding, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
     )
+    if baseline_lm is not None and baseline is None:
+        baseline = model if model is not None else Path("default")
+    other = None  # loaded before any decoding, so a bad baseline or LM fails at once
+    if baseline is not None:
+        other = load_transcriber(
+            baseline, baseline_lm_flags(decoding, baseline_lm),
+            vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker,
+        )  # fmt: skip
     scores = evaluate_manifest(
         transcriber, manifest, report, trn, plot, group_by=by, adapt_speakers=speakers
     )
-    versus, baseline_decoding = None, baseline_lm_flags(decoding, baseline_lm)
-    if baseline_lm is not None and baseline is None:
-        baseline = model if model is not None else Path("default")
-    if baseline is not None:
-        other = load_transcriber(
-            baseline, baseline_decoding, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
-        )
+    versus = None
+    if other is not None:
         versus = compare_scores(scores, evaluate_manifest(other, manifest, adapt_speakers=speakers))
     label = f"{baseline}" + (f" with LM {baseline_lm}" if baseline_lm is not None else "")
     if json_output:

@@ -52,3 +52,12 @@ def bundled_samples() -> list[dict]:
     """The shipped sample recordings and their known transcripts."""
     with open(SAMPLES_DIR / "samples.jsonl") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def write_wordnet(folder: Path, glosses: dict[str, str]) -> Path:
+    """A stand-in for Debian's WordNet: data.{noun,verb,adj,adv} holding these synset lines
+    (a part of speech not given gets an empty file)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in ("noun", "verb", "adj", "adv"):
+        (folder / f"data.{part}").write_text(glosses.get(part, ""))
+    return folder

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import env_with_this_python
+from conftest import env_with_this_python, write_wordnet
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "recipes" / "lm" / "wordnet_examples.py"
@@ -25,11 +25,8 @@ def run_script(wordnet: Path) -> subprocess.CompletedProcess:
 
 
 def test_examples_are_normalized_deduplicated_and_short_ones_dropped(tmp_path):
-    (tmp_path / "data.noun").write_text(LICENCE + NOUN)
-    (tmp_path / "data.verb").write_text(LICENCE + VERB)
-    for part in ("adj", "adv"):
-        (tmp_path / f"data.{part}").write_text(LICENCE)
-    result = run_script(tmp_path)
+    parts = {"noun": LICENCE + NOUN, "verb": LICENCE + VERB, "adj": LICENCE, "adv": LICENCE}
+    result = run_script(write_wordnet(tmp_path / "wordnet", parts))
     assert result.returncode == 0, result.stderr
     # glosses themselves and two-word examples are left out; digits are spelt out
     assert result.stdout.splitlines() == [

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import env_with_this_python
+from conftest import env_with_this_python, write_wordnet
 
 REPO = Path(__file__).resolve().parents[1]
 PARSER = REPO / "recipes" / "lib" / "parse_options.sh"
@@ -206,12 +206,10 @@ def test_synth_recipe_tunes_and_calibrates_the_bundled_file_with_its_lm(tmp_path
     (work / "text" / "train.txt").write_text("\n".join(sentences) + "\n")
     (work / "text" / "dev.txt").write_text("a dev sentence\n")
     (work / "text" / "heldout.txt").write_text("a held out sentence\n")
-    wordnet = tmp_path / "wordnet"
-    wordnet.mkdir()
-    glosses = {"noun": '01 n 01 x 0 000 | a gloss; "we got home late"; "a held out sentence"\n',
-               "verb": '02 v 01 y 0 000 | a gloss; "a dev sentence"; "see the b flag"\n'}  # fmt: skip
-    for part in ("noun", "verb", "adj", "adv"):
-        (wordnet / f"data.{part}").write_text(glosses.get(part, ""))
+    wordnet = write_wordnet(tmp_path / "wordnet", {
+        "noun": '01 n 01 x 0 000 | a gloss; "we got home late"; "a held out sentence"\n',
+        "verb": '02 v 01 y 0 000 | a gloss; "a dev sentence"; "see the b flag"\n',
+    })  # fmt: skip
     (work / "lm3.arpa").write_text("")  # already built: no KenLM needed
     log = tmp_path / "calls.txt"
     env = _recording_asr(tmp_path / "bin", log)

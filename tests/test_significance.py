@@ -106,6 +106,8 @@ def test_cli_eval_baseline_lm_compares_decodings_of_one_model(tmp_path):
     assert base["model"] == "default" and base["lm"] == "none"
     assert base["wer"] == pytest.approx(greedy["wer"])  # the baseline decoded without the LM
     assert base["difference"] == pytest.approx(record["wer"] - greedy["wer"])
-    missing = run("eval", manifest, "--baseline-lm", str(tmp_path / "nope.arpa"))
+    report = tmp_path / "report.txt"
+    missing = run("eval", manifest, "--baseline-lm", tmp_path / "nope.arpa", "--report", report)
     assert missing.exit_code != 0
     assert missing.output.strip() == f"asr: error: {tmp_path / 'nope.arpa'}: no such language model"
+    assert not report.exists()  # refused before the model decoded anything

@@ -17,9 +17,9 @@
 #
 # Stages: 0 text corpus, 1 synthesize (train voices; held-out voice for the test set),
 # 2 prepare the real corpora, 3 mix manifests, 4 train, 5 evaluate, 6 bundle into asr/models,
-# 7 a 3-gram word LM on the training text and WordNet's examples (KenLM; bundled as asr/models/lm.arpa.gz with
-# --bundle default), the bundled file's LM weights (asr tune-lm) and confidence map (asr
-# calibrate) fitted on dev.jsonl with it, and beam-search evaluation.
+# 7 a 3-gram word LM on the training text and WordNet's examples (KenLM; bundled as
+# asr/models/lm.arpa.gz with --bundle default), the bundled file's LM weights (asr tune-lm)
+# and confidence map (asr calibrate) fitted on dev.jsonl with it, and beam-search evaluation.
 # Held out of training: the voice flite slt / festival cmu_us_slt_arctic_hts (and with --neural 1,
 # Kokoro's jf_tebukuro alone and in blends) and the 300
 # sentences of heldout.txt (synthetic test), the speechocean762 test speakers, and FSDD
