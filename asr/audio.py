@@ -6,14 +6,20 @@ or OGG at any rate or channel count reaches the features as the same kind of arr
 
 from __future__ import annotations
 
+from math import gcd
 from pathlib import Path
 
+import soxr
 import torch
 import torchaudio.functional as AF
 
 from asr.audio_file import read_mono
 
 SAMPLE_RATE = 16000  # Hz; the rate every bundled model is trained at
+# torchaudio's sinc kernel has one row per output phase and one column per input phase of
+# the reduced ratio: 44,100 -> 16,000 is 160 x 441, but an odd rate such as 22,254 Hz is
+# 8,000 x 11,127 (seconds and gigabytes for a short file). Past this many phases, soxr.
+MAX_SINC_PHASES = 1000
 
 
 def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
@@ -26,7 +32,12 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor
 
 
 def resample(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
-    """Band-limited resampling (torchaudio's windowed sinc); a no-op at the same rate."""
+    """Band-limited resampling, a no-op at the same rate: torchaudio's windowed sinc for the
+    usual rates (what the bundled models were trained on), soxr for rates whose ratio to
+    `target` would make that kernel huge."""
     if rate == target:
         return wave
+    common = gcd(rate, target)
+    if max(rate, target) // common > MAX_SINC_PHASES:
+        return torch.from_numpy(soxr.resample(wave.numpy(), rate, target, quality="HQ"))
     return AF.resample(wave, rate, target)
