@@ -80,16 +80,17 @@ def tune_lm(
     points = []
     with Progress(console=_STDERR, transient=True) as bar:
         task = bar.add_task("hearing", total=len(utterances))
-        log_probs = []
+        heard = []  # per utterance, the log-probs of the pieces `asr eval` decodes
         for utt in utterances:
-            log_probs.append(transcriber.log_probs(transcriber.load_wave(utt.audio)))
+            heard.append(transcriber.piece_log_probs(transcriber.load_wave(utt.audio)))
             bar.advance(task)
-        greedy = [transcriber.decode_log_probs(lp).text for lp in log_probs]
+        greedy = [_joined(transcriber.decode_log_probs, pieces) for pieces in heard]
         bar.update(task, description="searching", completed=0, total=len(grid))
         # the LM and lexicon are read once; each point searches with a reweighted fork
         search = BeamDecoder(transcriber.tokenizer, beam, transcriber.frame_seconds)
         for weight, bonus in grid:
-            hyps = [search.with_weights(weight, bonus)(lp).text for lp in log_probs]
+            decode = search.with_weights(weight, bonus)
+            hyps = [_joined(decode, pieces) for pieces in heard]
             points.append(GridPoint(weight, bonus, _wer(refs, hyps)))
             bar.advance(task)
     tuning = Tuning(_wer(refs, greedy), points, len(utterances))
@@ -104,6 +105,11 @@ def tune_lm(
     }
     copy_with_info(model, out, **{LM_TUNING_KEY: record})
     return tuning
+
+
+def _joined(decode, pieces) -> str:
+    """One recording's text from its pieces, joined as `transcribe_in_pieces` joins them."""
+    return " ".join(text for text in (decode(lp).text for lp in pieces) if text)
 
 
 def _wer(refs: list[str], hyps: list[str]) -> float:

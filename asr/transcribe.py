@@ -94,6 +94,14 @@ class Transcriber(HoldsASearch):
         those of weights tuned to the utterance."""
         return self.posteriors(wave)[0]
 
+    def piece_log_probs(self, wave: torch.Tensor) -> list[torch.Tensor]:
+        """The log-probs of each piece `transcribe_wave` decodes, for callers that search them
+        many ways (`asr tune-lm`): a recording over WHOLE_SECONDS is cut at pauses, and digital
+        silence, which transcribes to nothing, is left out."""
+        rate = self.settings.sample_rate
+        pieces = (wave[start:end] for start, end in cut_points(wave.numpy(), rate))
+        return [self.log_probs(piece) for piece in pieces if not is_silent(piece)]
+
     def posteriors(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N,) waveform -> (T', V) log-probs to decode, and (T', V) log-probs whose frame
         confidence scores the words: the same unless `adapt`. Tuning makes the model surer of

@@ -1,16 +1,22 @@
 """`asr tune-lm`: the LM weight and word bonus picked on a dev set travel in the model file
 and are what the beam search uses unless a flag says otherwise."""
 
+import json
 import shutil
 
+import numpy as np
 import pytest
+import soundfile as sf
 from conftest import SAMPLES_DIR
 from test_beam import ARPA, TOK, the_c_t, write
 from test_cli import run
 
+from asr.audio import load_audio
 from asr.beam import DEFAULT_LM_WEIGHTS, LM_TUNING_KEY, BeamDecoder, BeamOptions
 from asr.bundled import BUNDLED_LM, DEFAULT_MODEL
 from asr.checkpoint import load_model
+from asr.lm_tuning import tune_lm
+from asr.manifest import read_manifest
 from asr.transcribe import Transcriber
 
 
@@ -75,3 +81,30 @@ def test_tune_lm_refuses_bad_grids_and_a_model_without_an_lm(tmp_path):
     result = run("tune-lm", manifest, "--out", out, "--model", mine)
     assert result.exit_code == 1 and not out.exists()
     assert result.output == f"asr: error: {mine}: tune-lm needs a language model (--lm FILE)\n"
+
+
+def test_tune_lm_scores_long_recordings_and_silence_as_asr_eval_decodes_them(tmp_path):
+    """Over 20 s `asr eval` cuts a recording at pauses and leaves digital silence empty; the
+    grid must score that decoding, or its weights are tuned for one that is never used."""
+    rate = 16000
+    gap = np.zeros(rate // 2, dtype=np.float32)
+    utterances = read_manifest(SAMPLES_DIR / "samples.jsonl")
+    samples = [load_audio(u.audio, rate).numpy() for u in utterances]
+    texts = [u.text for u in utterances]
+    long_wave = np.concatenate([part for _ in range(4) for s in samples for part in (s, gap)])
+    assert len(long_wave) > 20 * rate
+    sf.write(tmp_path / "long.wav", long_wave, rate)
+    sf.write(tmp_path / "hush.wav", np.zeros(rate * 2, dtype=np.float32), rate)
+    manifest = tmp_path / "long.jsonl"
+    lines = [
+        {"audio": "long.wav", "text": " ".join(texts * 4)},
+        {"audio": "hush.wav", "text": texts[0]},
+    ]
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    tuning = tune_lm(None, manifest, tmp_path / "t.safetensors", BeamOptions(lm=BUNDLED_LM),
+                     lm_weights=(1.2,), word_bonuses=(0.5,))  # fmt: skip
+    greedy = json.loads(run("eval", manifest, "--no-lm", "--json").output)
+    searched = json.loads(run("eval", manifest, "--lm-weight", "1.2", "--word-bonus", "0.5",
+                              "--json").output)  # fmt: skip
+    assert tuning.greedy_wer == pytest.approx(greedy["wer"], abs=1e-4)
+    assert tuning.points[0].wer == pytest.approx(searched["wer"], abs=1e-4)
