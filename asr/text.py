@@ -11,32 +11,96 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Protocol
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b", re.IGNORECASE)
+# Characters NFKD leaves alone, which the ASCII step would otherwise drop ('don’t' -> 'dont').
+_ASCII_SPELLING = str.maketrans(
+    {
+        "\u2019": "'", "\u2018": "'", "\u201b": "'", "\u02bc": "'", "\u2032": "'",
+        "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
+        "ł": "l", "Ł": "L", "đ": "d", "Đ": "D",
+        "\u2044": "/",  # fraction slash: '3⁄4' must not read as 34
+    }
+)  # fmt: skip
+_VULGAR_FRACTION = re.compile(r"(\d?)([\u00bc-\u00be\u2150-\u215e\u2189])")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# Kaldi-style markers, '[laughter]', '<unk>'; an angle one holds no space, so 'x < 5 > y' stays.
+_MARKER = re.compile(r"\[[^\[\]]*\]|<[^<>\s]+>")
+_NUMBER = re.compile(r"(?P<numeral>\d+(?:[.,]\d+)*)(?:(?P<suffix>st|nd|rd|th)\b)?", re.IGNORECASE)
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_WHOLE_NUMBER = re.compile(r"\d+|\d{1,3}(?:,\d{3})+")
+_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _KEEP = re.compile(r"[^a-z' ]+")
 _SPACES = re.compile(r"\s+")
+
+
+def _spell_fraction(match: re.Match) -> str:
+    """'½' -> 'one half', '1½' -> '1 and a half': the words are the character's Unicode name."""
+    whole, fraction = match.groups()
+    words = unicodedata.name(fraction).removeprefix("VULGAR FRACTION ").lower()
+    if whole and words.startswith("one "):
+        words = "a " + words.removeprefix("one ")
+    return f"{whole} and {words} " if whole else f" {words} "
+
+
+def _ascii_gap(match: re.Match) -> str:
+    """A letter or accent NFKD could not turn into ASCII is dropped, keeping its word whole;
+    any other symbol (dash, bullet, arrow) becomes a space so it does not glue words together."""
+    return "" if unicodedata.category(match.group(0))[0] in "LM" else " "
+
+
+def _to_ascii(text: str) -> str:
+    """Unicode -> ASCII, converting what NFKD alone would drop or mangle ('½' -> '1⁄2')."""
+    text = _VULGAR_FRACTION.sub(_spell_fraction, text.translate(_ASCII_SPELLING))
+    return _NON_ASCII.sub(_ascii_gap, unicodedata.normalize("NFKD", text))
+
+
+def _spell_digits(digits: str) -> str:
+    return " ".join(_DIGIT_WORDS[int(d)] for d in digits)
+
+
+def _spell_integer(digits: str) -> str:
+    """'42' -> 'forty-two'; digit by digit where a cardinal would lose digits ('007')."""
+    from num2words import num2words
+
+    if len(digits) > 1 and digits.startswith("0"):
+        return _spell_digits(digits)
+    try:
+        return num2words(int(digits))
+    except (OverflowError, NotImplementedError):
+        return _spell_digits(digits)
+
+
+def _spell_numeral(numeral: str) -> str:
+    """Digits with dots and commas -> words, by the rules `normalize_text` states."""
+    if _THOUSANDS.fullmatch(numeral):
+        numeral = numeral.replace(",", "")
+    elif "," in numeral:  # any other comma separates numbers: '1,2,3'
+        return " ".join(_spell_numeral(part) for part in numeral.split(","))
+    groups = numeral.split(".")
+    if len(groups) == 2:  # a decimal: each digit after the point is read, trailing zeros too
+        return f"{_spell_integer(groups[0])} point {_spell_digits(groups[1])}"
+    return " point ".join(_spell_integer(group) for group in groups)
 
 
 def _spell_number(match: re.Match) -> str:
     from num2words import num2words
 
-    token = match.group(0).replace(",", "")
-    try:
-        return " " + num2words(float(token) if "." in token else int(token)) + " "
-    except (ValueError, OverflowError, NotImplementedError):
-        return " "
-
-
-def _spell_ordinal(match: re.Match) -> str:
-    from num2words import num2words
-
-    return " " + num2words(int(match.group(1)), to="ordinal") + " "
+    numeral, suffix = match.group("numeral"), match.group("suffix")
+    if suffix and _WHOLE_NUMBER.fullmatch(numeral):
+        return " " + num2words(int(numeral.replace(",", "")), to="ordinal") + " "
+    # An odd ordinal ('1.5th') keeps its number and loses its suffix.
+    return " " + _spell_numeral(numeral) + " "
 
 
 def normalize_text(text: str) -> str:
-    """Lower-case, spell out digits, strip punctuation: 'Dr. Who, 42!' -> 'dr who forty two'."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = _ORDINAL.sub(_spell_ordinal, text)
+    """Lower-case, spell out numbers, strip punctuation: 'Dr. Who, 42!' -> 'dr who forty two'.
+
+    Noise and unknown-word markers in square or angle brackets ('[noise]', '<unk>') are
+    dropped, as Whisper's English normalizer drops bracketed text: they are not words spoken.
+    Numbers: '1,000' is one thousand, any other comma separates numbers ('1,2' -> 'one two');
+    one dot is a decimal point ('10.30' -> 'ten point three zero'); versions and addresses
+    are read group by group with 'point' ('2.0.1' -> 'two point zero point one').
+    """
+    text = _MARKER.sub(" ", _to_ascii(text))
     text = _NUMBER.sub(_spell_number, text)
     text = text.lower().replace("-", " ").replace("&", " and ")
     text = _KEEP.sub(" ", text)

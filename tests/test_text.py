@@ -19,6 +19,66 @@ def test_normalize(raw, expected):
     assert normalize_text(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("don\u2019t stop", "don't stop"),
+        ("rock\u2019n\u2019roll", "rock'n'roll"),
+        ("\u2018quoted\u2019", "quoted"),
+        ("Hawai\u02bbi o\u02bcahu", "hawaii o'ahu"),
+        ("stra\u00dfe", "strasse"),
+        ("\u0152uvre \u00e6on \u00d8re", "oeuvre aeon ore"),
+        ("\u00bd", "one half"),
+        ("\u00be of it", "three quarters of it"),
+        ("1\u00bd cups", "one and a half cups"),
+        ("3\u20444", "three four"),
+        ("1990\u20132000", "one thousand nine hundred and ninety two thousand"),
+        ("yes\u2014no", "yes no"),
+    ],
+)
+def test_normalize_converts_what_ascii_would_drop(raw, expected):
+    assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("version 2.0.1", "version two point zero point one"),
+        (
+            "192.168.0.1",
+            "one hundred and ninety two point one hundred and sixty eight point zero point one",
+        ),
+        ("1.000.000", "one point zero zero zero point zero zero zero"),
+        ("pick 1,2,3", "pick one two three"),
+        ("pages 12,13", "pages twelve thirteen"),
+        ("1,000,000 stars", "one million stars"),
+        ("1,234.50", "one thousand two hundred and thirty four point five zero"),
+        ("2.5", "two point five"),
+        ("10.30", "ten point three zero"),
+        ("1,000th", "one thousandth"),
+        ("the 21ST century", "the twenty first century"),
+        ("1.5th", "one point five"),
+        ("agent 007", "agent zero zero seven"),
+        pytest.param("1" + "0" * 400, " ".join(["one"] + ["zero"] * 400), id="400 digits"),
+    ],
+)
+def test_normalize_spells_every_number(raw, expected):
+    assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("HELLO [noise] WORLD <unk>", "hello world"),
+        ("[laughter] yes <sil> [background noise] no <SPOKEN_NOISE>", "yes no"),
+        ("x < 5 and y > 3", "x five and y three"),
+        ("<unk>", ""),
+    ],
+)
+def test_normalize_drops_noise_markers(raw, expected):
+    assert normalize_text(raw) == expected
+
+
 def test_tokenizer_round_trip():
     tok = CharTokenizer()
     text = "don't stop believing"
