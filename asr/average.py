@@ -43,10 +43,10 @@ def average_models(paths: list[str | Path], out: str | Path, half: bool = False)
     output_file(out)
     first = load_model(paths[0])
     total = {k: v.double().clone() for k, v in first.model.state_dict().items()}
-    newest = first.info
+    infos = [first.info]
     for path in paths[1:]:
         other = load_model(path)
-        newest = other.info
+        infos.append(other.info)
         if not other.config.same_model(first.config):
             raise AsrError(str(path), f"model or feature config differs from {paths[0]}")
         if other.tokenizer.to_dict() != first.tokenizer.to_dict():
@@ -63,8 +63,16 @@ def average_models(paths: list[str | Path], out: str | Path, half: bool = False)
     # confidence fit: those belong to that file's weights, not the mean's (asr eval, calibrate).
     info = first.info
     if len(paths) > 1:
+        newest = _newest(infos)
         kept = {k: v for k, v in newest.items() if k not in ("valid", CALIBRATION_KEY)}
         info = {**kept, "averaged": [str(p) for p in paths]}
     save_model(out, first.model, first.config, first.tokenizer, first.stats, info, half=half)
     first.info = info
     return first
+
+
+def _newest(infos: list[dict]) -> dict:
+    """The header info of the furthest-trained file (largest step), whatever the order the
+    files were given in; the last given where steps tie or are missing."""
+    step = lambda info: info["step"] if isinstance(info.get("step"), int) else -1
+    return max(reversed(infos), key=step)  # max keeps the first of equals: the last given

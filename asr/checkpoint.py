@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,9 +157,14 @@ def _metadata(data: bytes) -> dict:
 
 
 def snapshot_files(run_dir: str | Path) -> list[Path]:
-    """A training run's validation snapshots (`train.keep_snapshots`), oldest step first."""
-    found = Path(run_dir, SNAPSHOT_FOLDER).glob("step-*.safetensors")
-    return sorted(found, key=lambda p: int(p.stem.split("-")[1]))
+    """A training run's validation snapshots (`train.keep_snapshots`), oldest step first.
+    Other files there (a hand-made step-final.safetensors) are not snapshots: left alone."""
+    steps = {}
+    for path in Path(run_dir, SNAPSHOT_FOLDER).glob("step-*.safetensors"):
+        match = re.fullmatch(r"step-(\d+)\.safetensors", path.name)
+        if match:
+            steps[path] = int(match[1])
+    return sorted(steps, key=steps.get)
 
 
 def save_train_state(path: str | Path, state: dict) -> None:

@@ -8,6 +8,7 @@ overrides any field from the command line.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -94,6 +95,10 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
     return config
 
 
+# The front end's two valid 3x3, stride-2 convolutions (asr/model.py) need 7 bands, as they
+# need MIN_FRAMES = 7 frames; fewer build a layer of zero inputs that fails on first use.
+MIN_MELS = 7
+
 # Values outside these ranges fail deep inside torch with a traceback, or quietly train
 # wrong (a negative clip flips every gradient, zero epochs train nothing): each is refused
 # with its key instead.
@@ -104,7 +109,10 @@ _SHARE = (lambda v: 0 <= v <= 1, "from 0 to 1")
 _RANGE = (lambda v: len(v) == 2 and v[0] <= v[1], "a [low, high] pair")
 _RULES = {
     "features.sample_rate": _AT_LEAST_1,
-    "features.n_mels": _AT_LEAST_1,
+    "features.n_mels": (
+        lambda v: v >= MIN_MELS,
+        f"at least {MIN_MELS}, the conv front end's minimum",
+    ),
     "features.win_ms": _POSITIVE,
     "features.hop_ms": _POSITIVE,
     "model.frontend_channels": _AT_LEAST_1,
@@ -148,10 +156,29 @@ def _check_ranges(config: Config, where: str) -> None:
         value = getattr(getattr(config, section), name)
         if not fits(value):
             raise AsrError(where, f"'{key}' must be {wanted}, not {value!r}")
-    win, hop = config.features.win_length, config.features.hop_length
+    _check_encoder(config, where)
+    try:
+        win, hop = config.features.win_length, config.features.hop_length
+    except OverflowError:  # e.g. win_ms=1e308: finite, but not as a count of samples
+        raise AsrError(where, "'features.win_ms' or 'features.hop_ms' is too large") from None
     if not 1 <= hop <= win:
         raise AsrError(where, f"'features.win_ms' and 'features.hop_ms' give a window of {win} "
                        f"samples and a hop of {hop}: the hop must be from 1 sample to the window")  # fmt: skip
+
+
+def _check_encoder(config: Config, where: str) -> None:
+    """The encoder is a registry name, and truncated BPTT needs one that reads no future: both
+    are checked here, before training reads manifests or learns word pieces."""
+    from asr.encoders import ENCODERS  # torch: only where a config is checked
+
+    name = config.model.encoder
+    if name not in ENCODERS:
+        known = ", ".join(sorted(ENCODERS))
+        raise AsrError(where, f"'model.encoder' must be one of {known}, not {name!r}")
+    if config.train.tbptt_frames and not ENCODERS[name].causal:
+        causal = ", ".join(sorted(k for k, v in ENCODERS.items() if v.causal))
+        raise AsrError(where, f"'train.tbptt_frames' needs a causal encoder ({causal}); "
+                       f"{name} reads the future (set it to 0)")  # fmt: skip
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
@@ -184,7 +211,10 @@ def apply_override(data: dict, item: str) -> None:
         node = node.setdefault(name, {})
         if not isinstance(node, dict):
             raise AsrError("--set", f"{key} does not name a config field")
-    node[leaf] = yaml.safe_load(raw)
+    try:
+        node[leaf] = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise AsrError("--set", f"{key}: invalid value ({str(err).splitlines()[0]})") from None
 
 
 def _build(cls, data, where: str, prefix: str):
@@ -192,7 +222,7 @@ def _build(cls, data, where: str, prefix: str):
         raise AsrError(where, f"section '{prefix.rstrip('.') or 'top'}' must be a mapping")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - names, key=str)  # YAML keys may be ints too
     if unknown:
         raise AsrError(where, f"unknown config key '{prefix}{unknown[0]}'")
     values = {}
@@ -214,13 +244,23 @@ def _check(hint, value, where: str, key: str):
         return [_check(item_type, v, where, key) for v in value]
     if origin in (typing.Union, types.UnionType):
         raise TypeError("union config fields are not supported")
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is float and isinstance(value, str):
-        try:  # YAML 1.1 reads 5e-4 (no dot) as a string; people write it anyway
-            return float(value)
-        except ValueError:
-            pass
+    if hint is float:
+        value = _float(value)
+        if isinstance(value, float) and not math.isfinite(value):  # .inf overflows, .nan poisons
+            raise AsrError(where, f"'{key}' must be a finite number, got {value!r}")
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise AsrError(where, f"'{key}' must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def _float(value):
+    """An int, or a string like 5e-4 (YAML 1.1 reads it, without a dot, as a string; people
+    write it anyway), as a float; anything else as it is."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+        try:
+            return float(value)
+        except OverflowError:  # an int past any float
+            return math.inf
+        except ValueError:
+            pass
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -61,7 +62,7 @@ class BatchMaker:
     def compute_stats(self, limit: int = 3000) -> FeatureStats:
         """Global CMVN statistics from (up to `limit` evenly spaced) training utterances."""
         acc = StatsAccumulator(self.settings.n_mels)
-        step = max(1, len(self.utterances) // limit)
+        step = max(1, math.ceil(len(self.utterances) / limit))  # floor would read up to 2x
         for utt in self.utterances[::step]:
             acc.add(self.logmel(self.cache.get(utt.audio)))
         return acc.result()

@@ -23,8 +23,13 @@ def describe(model: str | Path | None) -> dict:
     location = export_location(model)
     if location is not None:
         folder = location[0]
-        meta = json.loads((folder / "model.json").read_text())
-        facts = _common(folder, meta["config"], meta["tokenizer"], meta.get("info", {}))
+        header = folder / "model.json"
+        try:
+            meta = json.loads(header.read_text())
+            facts = _common(folder, meta["config"], meta["tokenizer"], meta.get("info") or {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:  # JSON, shape
+            reason = f"{type(err).__name__}: {err}".splitlines()[0]
+            raise AsrError(str(header), f"bad export header ({reason})") from None
         facts.update(kind="onnx export", streams=bool(meta.get("streaming")))
         facts["files"] = sorted(p.name for p in folder.glob("*.onnx"))
         facts["lm"] = meta.get("lm")  # what its searches use unless told --no-lm

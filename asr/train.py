@@ -53,9 +53,16 @@ class TrainResult:
 
 
 def lr_factor(step: int, warmup: int) -> float:
-    """Linear warm-up to the peak, then inverse square-root decay."""
+    """The rate of optimizer step `step` (1, 2, ...) as a share of the peak: a linear warm-up
+    from 1/warmup at step 1 to the peak at step `warmup`, then inverse square-root decay."""
     step = max(step, 1)
     return min(step / max(warmup, 1), math.sqrt(max(warmup, 1) / step))
+
+
+def lr_schedule(optimizer, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """lr_factor as a scheduler, stepped once after each optimizer step. LambdaLR passes the
+    steps taken so far (0 before the first), so the step about to be taken is that plus 1."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda taken: lr_factor(taken + 1, warmup))
 
 
 def selection_score(record: dict, valid_manifests: list) -> tuple[float, float]:
@@ -90,13 +97,14 @@ def train(
     if not resume and (out / STATE_FILE).exists():  # a fresh start would overwrite its models
         raise AsrError(str(out), f"holds a training run ({STATE_FILE}): add --resume to go on "
                        "with it, or choose another --out")  # fmt: skip
-    ranks = Distributed.from_env()
+    ranks = Distributed.from_env(training_device(cfg.device))
+    device = ranks.device  # under torchrun on GPUs: this process's own
     show_progress = show_progress and ranks.main
     torch.set_num_threads(cfg.num_threads)
-    device = training_device(cfg.device)
     saved = None
     if resume and (out / STATE_FILE).exists():
         saved = load_train_state(out / STATE_FILE)
+        _check_resumable(saved, out / STATE_FILE, config)  # before the data work
     elif resume:
         raise AsrError(str(out / STATE_FILE), "nothing to resume (no training state)")
     start = None  # the --init model file, read once
@@ -115,12 +123,13 @@ def train(
     torch.manual_seed(cfg.seed)  # the initial weights are part of the run's identity
     model = CTCModel(config.model, config.features.n_mels, len(tokenizer))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(s, cfg.warmup_steps)
-    )
-    state = {"step": 0, "epoch": 0, "batch": 0, "best_wer": math.inf, "history": []}
+    scheduler = lr_schedule(optimizer, cfg.warmup_steps)
+    # `loss` and `speed` are the last step's, for the validation record; `ending` says the
+    # steps of an epoch (or up to max_steps) are taken but not yet validated and written.
+    state = {"step": 0, "epoch": 0, "batch": 0, "best_wer": math.inf, "best_cer": math.inf,
+             "history": [], "loss": math.nan, "speed": 0.0, "ending": False}  # fmt: skip
     if saved is not None:
-        stats = _resume(saved, out / STATE_FILE, config, model, optimizer, scheduler, state)
+        stats = _resume(saved, out / STATE_FILE, model, optimizer, scheduler, state)
     else:
         stats = _initialize(start, init, config, model) if start else data.compute_stats()
     ranks.broadcast_([stats.mean, stats.std, *model.state_dict().values()])
@@ -160,7 +169,7 @@ def train(
         checkpoint("last.safetensors", info)
         if cfg.keep_snapshots:
             _snapshot(out, state["step"], cfg.keep_snapshots)
-        best = (state["best_wer"], state.get("best_cer", math.inf))
+        best = (state["best_wer"], state["best_cer"])
         if score < best:
             state["best_wer"], state["best_cer"] = score
         if score < best or not (out / "best.safetensors").exists():
@@ -170,64 +179,69 @@ def train(
             progress.console.print(_summary(record))
 
     ctc = CTCObjective(tokenizer.blank_id, cfg.delay_penalty)
+
+    def steps(batches: list, task) -> None:
+        """Train on the epoch's batches from state["batch"] on, until its end or max_steps."""
+        started, seconds = time.perf_counter(), 0.0
+        model.train()
+        plan = [
+            (step_seed(cfg.seed, state["step"] + k, ranks.rank), indices)
+            for k, indices in enumerate(batches[state["batch"] :])
+        ]
+        made = step_batches(data, plan, stats, config.augment, cfg.workers)
+        for seed, _ in plan:
+            batch = _to_device(next(made), device)
+            torch.manual_seed(seed)  # dropout
+            log_probs, out_lens = net(batch.feats, batch.feat_lens, cfg.tbptt_frames)
+            loss = ctc(log_probs, out_lens, batch.targets, batch.target_lens)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)  # DDP-averaged
+            optimizer.step()
+            scheduler.step()
+            state["step"] += 1
+            state["batch"] += 1
+            seconds += batch.seconds * ranks.world  # every rank did a batch like this
+            state["loss"] = loss.item()
+            state["speed"] = seconds / (time.perf_counter() - started)
+            _show_step(progress, task, state, len(batches), show_progress)
+            state["ending"] = state["batch"] == len(batches) or _done(state, cfg)
+            if cfg.valid_every and state["step"] % cfg.valid_every == 0 and not state["ending"]:
+                fraction = state["batch"] / len(batches)  # the end validates anyway
+                validate(round(state["epoch"] + fraction, 3), state["loss"], state["speed"])
+                save_state()
+            elif state["step"] % cfg.checkpoint_every == 0:
+                save_state()  # if `ending`, a resume goes straight on to the end's work
+            if state["ending"]:
+                break
+        made.close()  # stops the batch workers when max_steps ended the epoch early
+
     with _progress(show_progress) as progress:
         if show_progress:
             progress.console.print(_where(device, cfg.workers, model, len(data.utterances)))
-        while state["epoch"] < cfg.epochs and not _done(state, cfg):
+        while state["epoch"] < cfg.epochs and (state["ending"] or not _done(state, cfg)):
             batches = ranks.shard(length_bucketed_batches(
                 data.utterances, cfg.batch_seconds, cfg.seed + state["epoch"]
-            ))  # fmt: skip
+            ), str(train_manifest))  # fmt: skip
+            if state["batch"] > len(batches):  # would validate the same step forever
+                raise AsrError(str(out / STATE_FILE), f"saved at batch {state['batch']} of an "
+                               f"epoch that now has {len(batches)}: resume with the run's "
+                               "train.batch_seconds, train.seed and number of processes")  # fmt: skip
             task = progress.add_task(
                 f"epoch {state['epoch'] + 1}", total=len(batches), completed=state["batch"], info=""
             )
-            started, seconds = time.perf_counter(), 0.0
-            model.train()
-            plan = [
-                (step_seed(cfg.seed, state["step"] + k, ranks.rank), indices)
-                for k, indices in enumerate(batches[state["batch"] :])
-            ]
-            made = step_batches(data, plan, stats, config.augment, cfg.workers)
-            for seed, _ in plan:
-                batch = _to_device(next(made), device)
-                torch.manual_seed(seed)  # dropout
-                log_probs, out_lens = net(batch.feats, batch.feat_lens, cfg.tbptt_frames)
-                loss = ctc(log_probs, out_lens, batch.targets, batch.target_lens)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)  # DDP-averaged
-                optimizer.step()
-                scheduler.step()
-                state["step"] += 1
-                state["batch"] += 1
-                seconds += batch.seconds * ranks.world  # every rank did a batch like this
-                speed = seconds / (time.perf_counter() - started)
-                progress.update(
-                    task, advance=1, info=f"loss {loss.item():.3f}  {speed:.0f} audio-s/s"
-                )
-                if (
-                    show_progress
-                    and not progress.console.is_terminal
-                    and state["step"] % LOG_EVERY == 0
-                ):
-                    # A log file gets no live bar: leave a plain line now and then instead.
-                    progress.console.print(f"step {state['step']} epoch {state['epoch'] + 1} "
-                                           f"batch {state['batch']}/{len(batches)} loss {loss.item():.3f} "
-                                           f"{speed:.0f} audio-s/s")  # fmt: skip
-                mid_epoch = state["batch"] < len(batches)  # the epoch's end validates anyway
-                if cfg.valid_every and state["step"] % cfg.valid_every == 0 and mid_epoch:
-                    fraction = state["batch"] / len(batches)
-                    validate(round(state["epoch"] + fraction, 3), loss.item(), speed)
-                    save_state()
-                if state["step"] % cfg.checkpoint_every == 0 or _done(state, cfg):
-                    save_state()
-                if _done(state, cfg):
-                    break
-            made.close()  # stops the batch workers when max_steps ended the epoch early
-            if state["batch"] < len(batches):
-                break  # stopped by max_steps inside the epoch: resume picks it up here
-            state["epoch"] += 1
-            state["batch"] = 0
-            validate(state["epoch"], loss.item(), speed)
+            if not state["ending"]:  # else a resume after the steps, before their end's work
+                steps(batches, task)
+            # The epoch's end, or the stop at max_steps inside it: validate, write last (and
+            # best if better), and save, so the final weights are always in a model file.
+            state["ending"] = False
+            if state["batch"] == len(batches):
+                state["epoch"] += 1
+                state["batch"] = 0
+                at = state["epoch"]
+            else:
+                at = round(state["epoch"] + state["batch"] / len(batches), 3)
+            validate(at, state["loss"], state["speed"])
             save_state()
     in_sync = ranks.in_sync(model)
     ranks.close()
@@ -236,6 +250,15 @@ def train(
     if ranks.main and cfg.calibrate and valid_manifests and (out / "best.safetensors").exists():
         _calibrate_best(out / "best.safetensors", valid_manifests[0], cfg, show_progress)
     return TrainResult(state["step"], state["best_wer"], state["history"])
+
+
+def _show_step(progress, task, state: dict, batches: int, show: bool) -> None:
+    """Advance the bar; a log file gets no live bar, so a plain line now and then instead."""
+    info = f"loss {state['loss']:.3f}  {state['speed']:.0f} audio-s/s"
+    progress.update(task, advance=1, info=info)
+    if show and not progress.console.is_terminal and state["step"] % LOG_EVERY == 0:
+        progress.console.print(f"step {state['step']} epoch {state['epoch'] + 1} "
+                               f"batch {state['batch']}/{batches} {info}")  # fmt: skip
 
 
 def _calibrate_best(best: Path, manifest, cfg, show: bool) -> None:
@@ -352,14 +375,30 @@ def _tokenizer(config: Config, utterances, start, saved: dict | None) -> Tokeniz
     return CharTokenizer()
 
 
-def _resume(saved: dict, path, config, model, optimizer, scheduler, state) -> FeatureStats:
-    if config_from_dict(json.loads(saved["config"]), str(path)).model != config.model:
-        raise AsrError(str(path), "checkpoint was trained with a different model config")
+def _check_resumable(saved: dict, path, config: Config) -> None:
+    """Refuse a resume whose config the saved run cannot honour: other network or features
+    (the weights and feature statistics would not fit them), or other optimizer settings
+    (the saved optimizer and schedule carry their own, and would silently win)."""
+    before = config_from_dict(json.loads(saved["config"]), str(path))
+    if not before.same_model(config):
+        raise AsrError(str(path), "checkpoint was trained with a different model or feature "
+                       "config: resume with the run's own, or start a new run")  # fmt: skip
+    for key in ("lr", "weight_decay"):
+        old, new = getattr(before.train, key), getattr(config.train, key)
+        if old != new:
+            raise AsrError(str(path), f"the run trains with train.{key}={old:g}, not {new:g}: a "
+                           "resumed run keeps its optimizer settings (start a new run with "
+                           "--init OUT/last.safetensors to change them)")  # fmt: skip
+
+
+def _resume(saved: dict, path, model, optimizer, scheduler, state) -> FeatureStats:
+    """Load a checked (_check_resumable) training state into the run; -> its statistics."""
     load_weights(model, saved["model"], str(path))
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
-    for key in state:
-        state[key] = saved[key]
+    for key in state:  # a state saved by an older version lacks the newer keys
+        if key in saved:
+            state[key] = saved[key]
     return FeatureStats(saved["stats_mean"], saved["stats_std"])
 
 

@@ -110,3 +110,25 @@ def test_a_run_folder_without_snapshots_is_a_one_line_error(tmp_path):
     )
     assert result.output.strip().splitlines() == [f"asr: error: {tmp_path / 'run'}: {reason}"]
     assert not (tmp_path / "o.safetensors").exists()
+
+
+def test_a_mean_records_the_largest_step_whatever_the_order(tmp_path):
+    paths = [tmp_path / f"step-{step}.safetensors" for step in (6, 2)]
+    for path, step in zip(paths, (6, 2), strict=True):
+        _model_file(path, seed=step, info={"step": step, "epoch": step // 2})
+    info = average_models(paths, tmp_path / "avg.safetensors").info
+    assert (info["step"], info["epoch"]) == (6, 3)
+
+
+def test_a_run_folder_with_a_hand_named_file_averages_its_snapshots(tmp_path):
+    run = tmp_path / "run"
+    (run / "snapshots").mkdir(parents=True)
+    for step in (2, 4):
+        _model_file(run / "snapshots" / f"step-{step}.safetensors", seed=step)
+    _model_file(run / "snapshots" / "step-final.safetensors", seed=9)
+    result = CliRunner().invoke(
+        app, ["average", str(run), "--out", str(tmp_path / "a.safetensors")]
+    )
+    assert result.exit_code == 0, result.output
+    averaged = load_model(tmp_path / "a.safetensors").info["averaged"]
+    assert averaged == [str(run / "snapshots" / f"step-{s}.safetensors") for s in (2, 4)]

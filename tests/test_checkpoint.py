@@ -91,3 +91,17 @@ def test_init_takes_a_bundled_name(tmp_path, monkeypatch):
     assert torch.equal(stats.mean, bundled.stats.mean)
     for (name, a), b in zip(bundled.model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_snapshot_files_skip_names_without_a_step(tmp_path):
+    from asr.checkpoint import snapshot_files
+
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    for name in ("step-10.safetensors", "step-final.safetensors", "step-9.safetensors",
+                 "step-3-copy.safetensors"):  # fmt: skip
+        (folder / name).write_bytes(b"")
+    assert [p.name for p in snapshot_files(tmp_path)] == [
+        "step-9.safetensors",
+        "step-10.safetensors",
+    ]

@@ -94,3 +94,56 @@ def test_a_hop_under_one_sample_or_over_the_window_is_refused():
         with pytest.raises(AsrError, match="the hop must be from 1 sample to the window"):
             load_config("configs/gru.yaml", [f"features.hop_ms={hop}"])
     assert load_config("configs/gru.yaml", ["features.hop_ms=25"]).features.hop_ms == 25
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("features.win_ms=.inf", "features.win_ms"),  # an OverflowError traceback
+        ("train.weight_decay=.inf", "train.weight_decay"),
+        ("train.lr=.nan", "train.lr"),
+        ("augment.speeds=[1.0, .inf]", "augment.speeds"),
+        ("train.lr=1e999", "train.lr"),  # YAML 1.1's string, as a float: inf
+    ],
+)
+def test_numbers_must_be_finite(override, key):
+    with pytest.raises(AsrError, match=f"'{key}' must be a finite number") as err:
+        load_config("configs/gru.yaml", [override])
+    assert err.value.where == "--set"
+
+
+def test_an_override_that_is_not_yaml_is_one_line():
+    with pytest.raises(AsrError, match=r"augment.speeds: invalid value \(while parsing") as err:
+        load_config("configs/gru.yaml", ["augment.speeds=[1.0"])
+    assert err.value.where == "--set"
+
+
+def test_too_few_mel_bands_for_the_front_end_are_refused():
+    import torch
+
+    from asr.model import CTCModel
+
+    with pytest.raises(AsrError, match="'features.n_mels' must be at least 7"):
+        load_config("configs/gru.yaml", ["features.n_mels=6"])
+    cfg = load_config("configs/gru.yaml", ["features.n_mels=7"])  # the least that works
+    model = CTCModel(cfg.model, 7, 10)
+    assert model(torch.randn(1, 20, 7), torch.tensor([20]))[0].shape == (1, 4, 10)
+
+
+def test_an_unknown_encoder_is_refused_naming_the_config_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  encoder: lstm\n")
+    with pytest.raises(AsrError, match="'model.encoder' must be one of blstm, gru, mamba") as err:
+        load_config(path)
+    assert err.value.where == str(path)
+
+
+def test_truncated_bptt_needs_a_causal_encoder():
+    with pytest.raises(AsrError, match="'train.tbptt_frames' needs a causal encoder"):
+        load_config("configs/blstm.yaml", ["train.tbptt_frames=50"])
+    assert load_config("configs/gru.yaml", ["train.tbptt_frames=50"]).train.tbptt_frames == 50
+
+
+def test_unknown_keys_of_mixed_types_are_reported():
+    with pytest.raises(AsrError, match="unknown config key 'train.1'"):
+        config_from_dict({"train": {1: 2, "foo": 3}})

@@ -5,10 +5,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+import torch
 import yaml
 from test_train import tone_manifest  # noqa: F401  (fixture)
 
 from asr.checkpoint import load_model
+from asr.distributed import Distributed, backend_for, process_device
+from asr.errors import AsrError
 
 
 def torchrun(*args, cwd):
@@ -44,3 +48,21 @@ def test_two_processes_stay_in_sync_loss_falls_and_resume_works(tone_manifest, t
     assert [r["epoch"] for r in history] == list(range(1, 9))
     assert history[-1]["loss"] < history[0]["loss"]
     assert load_model(tmp_path / "run" / "last.safetensors").info["epoch"] == 8
+
+
+def test_the_backend_and_device_follow_the_training_device():
+    """nccl only for CUDA training (a cpu run on a GPU machine is gloo), and under torchrun
+    each GPU process on the GPU of its LOCAL_RANK, not all on cuda:0."""
+    assert backend_for(torch.device("cpu")) == "gloo"
+    assert backend_for(torch.device("cuda")) == "nccl"
+    assert backend_for(torch.device("cuda", 1)) == "nccl"
+    assert process_device(torch.device("cpu"), 3) == torch.device("cpu")
+    assert process_device(torch.device("cuda"), 3) == torch.device("cuda", 3)
+    assert process_device(torch.device("cuda", 0), 1) == torch.device("cuda", 1)
+
+
+def test_fewer_batches_than_processes_is_an_error_naming_the_manifest():
+    assert Distributed(rank=1, world=2).shard(["a", "b", "c"], "t.jsonl") == ["b"]
+    with pytest.raises(AsrError, match="1 batches per epoch, fewer than the 2 processes") as err:
+        Distributed(rank=0, world=2).shard(["a"], "t.jsonl")
+    assert err.value.where == "t.jsonl"

@@ -80,3 +80,18 @@ def test_info_reads_an_export_folder(tmp_path):
     assert facts["lm"] is None and "decoding: greedy" in info(tmp_path / "onnx")[1]
     code, out = info(tmp_path / "onnx" / "model.onnx", "--json")  # a file in the folder: the same
     assert code == 0 and json.loads(out) == facts, out
+
+
+def test_info_on_an_export_folder_with_a_broken_header_is_one_line(tmp_path):
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    for text, reason in (("{not json", "JSONDecodeError"), ("{}", "KeyError: 'config'"),
+                         ('{"config": {"model": {}}, "tokenizer": {}}', "KeyError")):  # fmt: skip
+        (folder / "model.json").write_text(text)
+        code, out = info(folder)
+        assert code == 1
+        lines = out.strip().splitlines()
+        assert len(lines) == 1, out
+        assert lines[0].startswith(
+            f"asr: error: {folder / 'model.json'}: bad export header ({reason}"
+        )

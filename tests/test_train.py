@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+import yaml
 
 from asr.checkpoint import load_model
 from asr.config import AugmentConfig, Config, ModelConfig, TrainConfig
 from asr.errors import AsrError
 from asr.evaluate import score
+from asr.features import FeatureSettings
 from asr.train import STATE_FILE, selection_score, train
 from asr.transcribe import Transcriber
 
@@ -119,12 +121,138 @@ def test_kill_and_resume_equals_uninterrupted(tone_manifest, tmp_path):
     assert a["optimizer"]["state"][0]["exp_avg"].equal(b["optimizer"]["state"][0]["exp_avg"])
 
 
+def test_a_kill_during_the_end_of_epoch_validation_resumes_like_no_kill(
+    tone_manifest, tmp_path, monkeypatch
+):
+    """Step 2 ends epoch 1 and is a checkpoint step: the state is saved before the epoch's
+    validation; a kill there once left a run whose every --resume crashed (no `loss`)."""
+    import asr.train as training
+
+    cfg = tiny_config(epochs=2, checkpoint_every=2)  # 2 batches an epoch
+    straight = train(cfg, tone_manifest, [tone_manifest], tmp_path / "a", show_progress=False)
+    real = training._validate
+
+    def killed(*args, **kwargs):
+        monkeypatch.setattr(training, "_validate", real)  # only this once
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_validate", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tone_manifest, [tone_manifest], tmp_path / "b", show_progress=False)
+    assert torch.load(tmp_path / "b" / STATE_FILE, weights_only=True)["step"] == 2
+    resumed = train(cfg, tone_manifest, [tone_manifest], tmp_path / "b", resume=True,
+                    show_progress=False)  # fmt: skip
+    assert straight.step == resumed.step == 4
+    same = ("epoch", "step", "loss", f"wer:{tone_manifest}", f"cer:{tone_manifest}")
+    assert [[r[k] for k in same] for r in resumed.history] == \
+        [[r[k] for k in same] for r in straight.history]  # fmt: skip
+    a = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
+    b = torch.load(tmp_path / "b" / STATE_FILE, weights_only=True)
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+
+
+def test_stopping_at_max_steps_writes_the_final_weights(tone_manifest, tmp_path):
+    """max_steps inside an epoch is an end like the epoch's: validated, last (and best)
+    written, so `asr train` never names a model file that is not there."""
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    result = train(tiny_config(epochs=5, max_steps=3), tone_manifest, [tone_manifest],
+                   tmp_path / "a", show_progress=False)  # fmt: skip
+    assert [(r["epoch"], r["step"]) for r in result.history] == [(1, 2), (1.5, 3)]
+    last = load_model(tmp_path / "a" / "last.safetensors")
+    saved = torch.load(tmp_path / "a" / STATE_FILE, weights_only=True)
+    for key, value in last.model.state_dict().items():
+        assert torch.equal(value, saved["model"][key]), key
+    assert last.info["step"] == 3
+    again = train(tiny_config(epochs=5, max_steps=3), tone_manifest, [tone_manifest],
+                  tmp_path / "a", resume=True, show_progress=False)  # fmt: skip
+    assert len(again.history) == 2  # nothing left to do: not validated twice
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(max_steps=1, calibrate=False).to_dict()))
+    out = CliRunner().invoke(app, ["train", str(config), "--train", str(tone_manifest),
+                                   "--valid", str(tone_manifest), "--out", str(tmp_path / "b")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    named = out.output.strip().splitlines()[-1].rpartition("model: ")[2]
+    assert load_model(named).info["step"] == 1
+    assert load_model(tmp_path / "b" / "last.safetensors").info["step"] == 1
+
+
+def test_resume_remembers_the_best_cer(tone_manifest, tmp_path, monkeypatch):
+    """WER ties at 1.0 early on and CER breaks the tie: a resumed run that forgot the best
+    CER let a worse model replace best.safetensors."""
+    import asr.train as training
+
+    cers = []
+    monkeypatch.setattr(training, "_validate", lambda model, valid, *rest: {
+        **{f"wer:{n}": 1.0 for n in valid}, **{f"cer:{n}": cers.pop(0) for n in valid}
+    })  # fmt: skip
+    cers[:] = [0.5, 0.9]  # the second epoch is worse
+    train(tiny_config(epochs=2), tone_manifest, [tone_manifest], tmp_path / "a",
+          show_progress=False)  # fmt: skip
+    cers[:] = [0.5]
+    train(tiny_config(epochs=1), tone_manifest, [tone_manifest], tmp_path / "b",
+          show_progress=False)  # fmt: skip
+    cers[:] = [0.9]
+    train(tiny_config(epochs=2), tone_manifest, [tone_manifest], tmp_path / "b", resume=True,
+          show_progress=False)  # fmt: skip
+    for run in ("a", "b"):
+        assert load_model(tmp_path / run / "best.safetensors").info["step"] == 2, run
+
+
 def test_resume_refuses_a_different_model(tone_manifest, tmp_path):
     train(tiny_config(max_steps=1), tone_manifest, [], tmp_path / "c", show_progress=False)
     other = tiny_config(max_steps=2)
     other.model.hidden = 32
-    with pytest.raises(AsrError, match="different model config"):
+    with pytest.raises(AsrError, match="different model or feature config") as err:
         train(other, tone_manifest, [], tmp_path / "c", resume=True, show_progress=False)
+    assert err.value.where == str(tmp_path / "c" / STATE_FILE)
+    other = tiny_config(max_steps=2)
+    other.features = FeatureSettings(hop_ms=20)  # the saved statistics are of 10 ms frames
+    with pytest.raises(AsrError, match="different model or feature config") as err:
+        train(other, tone_manifest, [], tmp_path / "c", resume=True, show_progress=False)
+    assert err.value.where == str(tmp_path / "c" / STATE_FILE)
+
+
+def test_resume_refuses_other_optimizer_settings(tone_manifest, tmp_path):
+    """The restored optimizer and schedule would silently keep the run's own."""
+    train(tiny_config(max_steps=1), tone_manifest, [], tmp_path / "c", show_progress=False)
+    for key, value in (("lr", 1e-4), ("weight_decay", 0.5)):
+        with pytest.raises(AsrError, match=f"train.{key}=.*keeps its optimizer") as err:
+            train(tiny_config(max_steps=2, **{key: value}), tone_manifest, [], tmp_path / "c",
+                  resume=True, show_progress=False)  # fmt: skip
+        assert err.value.where == str(tmp_path / "c" / STATE_FILE)
+    resumed = train(tiny_config(max_steps=2, grad_clip=1.0), tone_manifest, [], tmp_path / "c",
+                    resume=True, show_progress=False)  # fmt: skip
+    assert resumed.step == 2  # other training settings may change
+
+
+def test_resume_with_other_batching_mid_epoch_is_refused(tone_manifest, tmp_path):
+    train(tiny_config(epochs=2, max_steps=3, batch_seconds=1.0), tone_manifest, [],
+          tmp_path / "c", show_progress=False)  # fmt: skip
+    with pytest.raises(AsrError, match="saved at batch 3 of an epoch that now has 1"):
+        train(tiny_config(epochs=2, batch_seconds=100.0), tone_manifest, [], tmp_path / "c",
+              resume=True, show_progress=False)  # fmt: skip
+
+
+def test_warm_up_reaches_the_peak_at_its_last_step():
+    """Step 1 trains at 1/W of the peak, step W at the peak, then the rate decays; each
+    optimizer step had once the rate meant for the step before (the first two shared one)."""
+    from asr.train import lr_schedule
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=1.0)
+    scheduler = lr_schedule(optimizer, warmup=5)
+    used = []
+    for _ in range(7):
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = [0.2, 0.4, 0.6, 0.8, 1.0, (5 / 6) ** 0.5, (5 / 7) ** 0.5]
+    assert used == pytest.approx(expected)
 
 
 def test_a_fresh_start_over_a_run_is_refused_and_the_run_kept(tone_manifest, tmp_path):
@@ -261,6 +389,20 @@ def test_a_broken_decoding_pool_falls_back_to_decoding_in_the_workers(
     stats = maker.compute_stats()
     batches = list(loader.step_batches(maker, [(1, [0, 1]), (2, [2])], stats, None, workers=2))
     assert [b.feats.shape[0] for b in batches] == [2, 1]
+
+
+def test_feature_stats_read_at_most_limit_utterances(tone_manifest):
+    """Every ceil(n / limit)-th utterance: 5 with limit 2 reads 2 (a floor step read 3)."""
+    from asr.dataset import BatchMaker
+    from asr.features import FeatureSettings
+    from asr.manifest import read_manifest
+    from asr.text import CharTokenizer
+
+    utterances = read_manifest(tone_manifest)
+    for limit, read in ((2, [0, 3]), (4, [0, 2, 4]), (5, [0, 1, 2, 3, 4])):
+        maker = BatchMaker(utterances, FeatureSettings(), CharTokenizer())
+        maker.compute_stats(limit=limit)
+        assert maker.cache.paths() == [str(utterances[i].audio) for i in read]
 
 
 def test_preload_fills_the_cache_with_what_the_loop_would_decode(tone_manifest):
