@@ -128,10 +128,38 @@ class DecodingFlags:
 
     def options(self, model):
         """BeamOptions for `model`, or None for greedy decoding; the LM settled: the bundled
-        model (and an export made with an LM) comes with its LM unless --no-lm."""
+        model (and an export made with an LM) comes with its LM unless --no-lm. A weight
+        flag that search would not use is an AsrError, not dropped without a word."""
+        from asr.errors import AsrError
+
         lm = lm_or_bundled(model, self.lm, self.no_lm)
+        unused = self.unused_weights(lm)
+        if unused:
+            raise AsrError(flag_of(unused[0]), f"needs {WEIGHT_NEEDS[unused[0]]}")
         return beam_options(self.beam, lm, self.lm_weight, self.word_bonus, self.vocab,
                             self.hotwords, self.hotword_bonus)  # fmt: skip
+
+    def unused_weights(self, lm: Path | None) -> list[str]:
+        """The weight flags given that a search with the LM `lm` would not read: greedy
+        decoding reads none; `--beam N` alone spells letters with no LM and no word score."""
+        used = {"hotword_bonus"} if self.hotwords else set()
+        if lm is not None or self.hotwords:  # hotwords without --lm: a uniform LM over --vocab
+            used.add("lm_weight")
+        if lm is not None or self.vocab or self.hotwords:  # a search over words
+            used.add("word_bonus")
+        return [n for n in WEIGHT_NEEDS if getattr(self, n) is not None and n not in used]
+
+
+WEIGHT_NEEDS = {  # DecodingFlags weight -> what the search needs for it to count
+    "lm_weight": "a language model (--lm, or the bundled model without --no-lm)",
+    "word_bonus": "a search over words (--lm, --vocab, or the bundled model without --no-lm)",
+    "hotword_bonus": "--hotwords FILE",
+}
+
+
+def flag_of(field: str) -> str:
+    """A DecodingFlags field -> its command-line flag: lm_weight -> --lm-weight."""
+    return "--" + field.replace("_", "-")
 
 
 _DECODING_OPTIONS = {  # DecodingFlags field -> its command-line option
@@ -341,21 +369,21 @@ def transcribe(
     ] = False,
 ):
     """Transcribe audio files: one file prints its text; several print PATH<TAB>text."""
-    from asr.ctm import ctm_lines
+    from asr.ctm import ctm_lines, ctm_name
     from asr.errors import AsrError
     from asr.many_files import transcribe_files
 
-    if srt or vtt or ctm:
-        stems = [p.stem for p in audio]
+    if srt or vtt or ctm:  # "a b" and "a_b" are one recording in a CTM file
+        stems = [ctm_name(p.stem) if ctm else p.stem for p in audio]
         clash = next((s for s in stems if stems.count(s) > 1), None)
         if clash is not None:
             fail(f"--srt/--vtt/--ctm: two inputs are named {clash}; their outputs would collide")
+    check_alternatives(alternatives, json_output, decoding.options(model))
     subtitles = subtitle_dirs(srt, vtt)
     if ctm:
         from asr.outputs import output_file
 
         output_file(ctm)
-    check_alternatives(alternatives, json_output, decoding.options(model))
     transcriber = load_transcriber(model, decoding, alternatives, vtln, adapt, adapt_speaker)
     if adapt_speaker:
         from asr.enroll import adapted_to_files
@@ -420,12 +448,18 @@ def echo_scores(scores, by: str | None, baseline: str | None, versus: dict | Non
                 f"{group.utterances:>5}  {group.words:>6}"
             )
     if versus:
+        line = (
+            f"baseline {baseline}: WER {100 * versus['wer']:.2f}%; difference "
+            f"{100 * versus['difference']:+.2f} points"
+        )
+        if "difference_ci95" not in versus:  # the bootstrap had nothing to resample
+            why = "no reference words" if not scores.words else "one utterance"
+            typer.echo(f"{line} (no interval: {why})")
+            return
         low, high = versus["difference_ci95"]
         typer.echo(
-            f"baseline {baseline}: WER {100 * versus['wer']:.2f}%; difference "
-            f"{100 * versus['difference']:+.2f} points [95% CI {100 * low:+.2f} to "
-            f"{100 * high:+.2f}, {versus['ci_resampled']}s]; lower WER in "
-            f"{100 * versus['better']:.1f}% of resamples"
+            f"{line} [95% CI {100 * low:+.2f} to {100 * high:+.2f}, "
+            f"{versus['ci_resampled']}s]; lower WER in {100 * versus['better']:.1f}% of resamples"
         )
 
 
@@ -498,10 +532,15 @@ def evaluate(
         baseline = model if model is not None else Path("default")
     other = None  # loaded before any decoding, so a bad baseline or LM fails at once
     if baseline is not None:
+        flags = baseline_lm_flags(decoding, baseline_lm)
+        unused = flags.unused_weights(lm_or_bundled(baseline, flags.lm, flags.no_lm))
+        if unused:  # the model uses them, the baseline, with no LM, would not
+            fail(f"--baseline {baseline} decodes without a language model, so without "
+                 f"{flag_of(unused[0])}: give it one with --baseline-lm FILE, or "
+                 "--baseline-lm none to compare with it as it is")  # fmt: skip
         other = load_transcriber(
-            baseline, baseline_lm_flags(decoding, baseline_lm),
-            vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker,
-        )  # fmt: skip
+            baseline, flags, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
+        )
     scores = evaluate_manifest(
         transcriber, manifest, report, trn, plot, group_by=by, adapt_speakers=speakers
     )
@@ -521,11 +560,13 @@ def evaluate(
 
 
 def baseline_lm_flags(decoding: DecodingFlags, baseline_lm: str | None) -> DecodingFlags:
-    """The baseline's decoding flags: the model's, with --baseline-lm's LM (`none`: no LM)."""
+    """The baseline's decoding flags: the model's, with --baseline-lm's LM (`none`: no LM,
+    and none of the weights that only the model's LM search reads)."""
     if baseline_lm is None:
         return decoding
     if baseline_lm.lower() == "none":
-        return replace(decoding, lm=None, no_lm=True)
+        unlm = replace(decoding, lm=None, no_lm=True)
+        return replace(unlm, **{name: None for name in unlm.unused_weights(None)})
     return replace(decoding, lm=Path(baseline_lm), no_lm=False)
 
 
@@ -650,11 +691,12 @@ def align(
         typer.Option("--out", help="Manifest mode: write the aligned manifest here."),
     ] = None,
     below: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--below", help="Manifest mode: list utterances whose align_score is under this."
+            "--below",
+            help="Manifest mode: list utterances whose align_score is under this (default 0.05).",
         ),
-    ] = 0.05,
+    ] = None,
     drop: Annotated[
         bool,
         typer.Option(
@@ -666,48 +708,76 @@ def align(
 ):
     """Forced alignment: word times of a known transcript (JSON), or of every utterance of a
     manifest (--out), with confidences that expose transcripts the audio does not say."""
-    from asr.align import align_file, align_manifest, alignment_score
     from asr.onnx_runtime import is_onnx_export
-    from asr.transcribe import Transcriber
 
     manifest_mode = source.suffix in (".jsonl", ".json")
+    # an option of the other mode would be dropped without a word: refuse it
+    if manifest_mode:
+        other_mode, mode = {"--srt": srt, "--vtt": vtt}, "one recording (AUDIO TRANSCRIPT)"
+    else:
+        other_mode = {"--out": out, "--below": below, "--drop": drop or None}
+        mode = "a manifest (.jsonl)"
+    given = [flag for flag, value in other_mode.items() if value is not None]
+    if given:
+        fail(f"{given[0]}: only when aligning {mode}")
     if manifest_mode and (transcript is not None or out is None):
         fail(f"{source}: a manifest is aligned with --out FILE and no transcript argument")
     if not manifest_mode and transcript is None:
         fail(f"{source}: give the transcript file after the audio (or a .jsonl manifest)")
     if model is not None and is_onnx_export(model):
         fail(f"{model}: asr align needs a model file, not an exported folder")
-    check_flag(0 <= below <= 1, "--below", "from 0 to 1 (an align_score)", below)
-    transcriber = Transcriber.from_file(model)
     if manifest_mode:
-        from rich.console import Console
-        from rich.progress import track
+        below = 0.05 if below is None else below
+        check_flag(0 <= below <= 1, "--below", "from 0 to 1 (an align_score)", below)
+        align_manifest_command(source, out, below, drop, model)
+    else:
+        align_recording(source, transcript, srt, vtt, model)
 
-        def progress(items):  # on stderr: stdout carries the results
-            return track(items, "aligning", transient=True, console=Console(stderr=True))
 
-        scored = align_manifest(transcriber, source, out, progress, below if drop else None)
-        low = [(score, utt) for score, utt, _ in scored if score < below]
-        fate = "left out" if drop else "kept"
-        typer.echo(
-            f"aligned {len(scored)} utterances -> {out}; {len(low)} score under {below} ({fate})"
-        )
-        for score, utt in low[:20]:
-            typer.echo(f"{score:.3f}\t{utt.audio}\t{utt.text}")
-        errors = [err for _, _, err in scored if err is not None]
-        for err in errors:  # after the results: each one line, as transcribe reports them
-            typer.echo(f"asr: error: {err}", err=True)
-        if errors:
-            raise typer.Exit(1)
-        return
+def align_manifest_command(source: Path, out: Path, below: float, drop: bool, model) -> None:
+    """`asr align MANIFEST --out FILE`: the summary, the worst 20 and each error line."""
+    from rich.console import Console
+    from rich.progress import track
+
+    from asr.align import align_manifest
+    from asr.transcribe import Transcriber
+
+    def progress(items):  # on stderr: stdout carries the results
+        return track(items, "aligning", transient=True, console=Console(stderr=True))
+
+    transcriber = Transcriber.from_file(model)
+    scored = align_manifest(transcriber, source, out, progress, below if drop else None)
+    low = [(score, utt) for score, utt, _ in scored if score < below]
+    fate = "left out" if drop else "kept"
+    typer.echo(
+        f"aligned {len(scored)} utterances -> {out}; {len(low)} score under {below} ({fate})"
+    )
+    for score, utt in low[:20]:
+        typer.echo(f"{score:.3f}\t{utt.audio}\t{utt.text}")
+    errors = [err for _, _, err in scored if err is not None]
+    for err in errors:  # after the results: each one line, as transcribe reports them
+        typer.echo(f"asr: error: {err}", err=True)
+    if errors:
+        raise typer.Exit(1)
+
+
+def align_recording(
+    source: Path, transcript: Path, srt: Path | None, vtt: Path | None, model
+) -> None:
+    """`asr align AUDIO TRANSCRIPT`: one JSON line, and subtitles if asked, their folders
+    made before the model is loaded."""
+    from asr.align import align_file, alignment_score
+    from asr.transcribe import Transcriber
+
     if not transcript.is_file():
         fail(f"{transcript}: no such transcript file")
     text = transcript.read_text(encoding="utf-8", errors="replace")
-    hyp = align_file(transcriber, source, text)
-    if srt or vtt:
+    subtitles = subtitle_dirs(srt, vtt)
+    hyp = align_file(Transcriber.from_file(model), source, text)
+    if subtitles:
         from asr.subtitles import write_subtitles
 
-        write_subtitles(hyp.words, source.stem, subtitle_dirs(srt, vtt))
+        write_subtitles(hyp.words, source.stem, subtitles)
     words = [w.to_dict() for w in hyp.words]
     record = {"audio": str(source), "text": hyp.text, "score": round(alignment_score(hyp), 4)}
     typer.echo(json.dumps({**record, "words": words}))
@@ -962,10 +1032,10 @@ def serve(
     check_flag(endpoint_ms > 0, "--endpoint-ms", "positive", endpoint_ms)
     check_flag(max_connections >= 1, "--max-connections", "at least 1", max_connections)
     check_flag(idle_timeout > 0, "--idle-timeout", "positive", idle_timeout)
-    sock = listening_socket(host, port)
-    rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     options = decoding.options(model)
     check_alternatives(alternatives, True, options)  # the server speaks JSON
+    sock = listening_socket(host, port)
+    rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     from asr.onnx_runtime import is_onnx_export
 
     if is_onnx_export(model):  # onnxruntime, no torch

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import functools
 import gzip
 import math
 import os
@@ -90,12 +91,13 @@ def bundled_decoding() -> BeamOptions:
 
 
 def read_words(path: Path) -> list[str]:
-    """One word per line (anything after a tab or space is ignored), normalized, unique."""
+    """One word per line (anything after a tab or space is ignored, such as a count),
+    normalized, unique; a word that normalizes to several ("42") is left out."""
     if not Path(path).exists():
         raise AsrError(str(path), "no such word list")
     words = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
-        word = normalize_text(line.split("\t")[0].strip())
+        word = normalize_text(line.split()[0]) if line.strip() else ""
         if word and " " not in word:
             words.append(word)
     if not words:
@@ -118,23 +120,60 @@ def _read_text(path: Path) -> str:
         raise AsrError(str(path), f"cannot read the language model ({err})") from None
 
 
-def _arpa_sections(path: Path) -> tuple[list[str], dict[int, list[str]]]:
-    """ARPA file (plain or gzipped) -> (header lines, {order: entry lines})."""
+def _arpa_sections(
+    path: Path, max_order: int | None = None
+) -> tuple[list[str], dict[int, list[str]]]:
+    """ARPA file (plain or gzipped) -> (header lines, {order: entry lines}), each entry as
+    `prob<TAB>words[<TAB>backoff]`; orders over `max_order` are skipped. An entry KenLM would
+    refuse is an AsrError naming its line."""
     header, sections, order = [], {}, 0
-    for line in _read_text(path).splitlines():
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
+        line = line.removesuffix("\r")
         match = re.fullmatch(r"\\(\d)-grams:", line.strip())
         if match:
             order = int(match.group(1))
             sections[order] = []
         elif line.strip() == "\\end\\":
             order = -1
-        elif order > 0 and line.strip():
-            sections[order].append(line)
+        elif order > 0 and line.strip() and (max_order is None or order <= max_order):
+            entry = _arpa_entry(line, order)
+            if entry is None:
+                shown = line if len(line) <= 40 else line[:37] + "..."
+                raise AsrError(
+                    str(path),
+                    f"not an ARPA language model (line {number}: {shown!r} is not a "
+                    f"{order}-gram entry: probability<TAB>words[<TAB>backoff])",
+                )
+            sections[order].append(entry)
         elif order == 0:
             header.append(line)
     if not sections:
         raise AsrError(str(path), "not an ARPA language model (no \\1-grams: section)")
     return header, sections
+
+
+@functools.cache
+def _entry_pattern(order: int) -> re.Pattern:
+    """KenLM's reading of an n-gram line: a probability, then a tab for a unigram (blanks for
+    longer ones), `order` words apart by blanks, and an optional tab and backoff."""
+    gap = r"\t" if order == 1 else r"[ \t]+"
+    words = r"[^ \t]+" + r"[ \t]+[^ \t]+" * (order - 1)
+    return re.compile(rf"[ \t]*(\S+){gap}({words})(?:\t(\S+))?")
+
+
+def _arpa_entry(line: str, order: int) -> str | None:
+    """An n-gram line -> `prob<TAB>w1 w2[<TAB>backoff]`, or None where KenLM would refuse it
+    (a file whose tabs became spaces: its unigrams)."""
+    match = _entry_pattern(order).fullmatch(line)
+    if match is None:
+        return None
+    prob, words, backoff = match.groups()
+    try:
+        float(prob), float(backoff or 0)
+    except ValueError:
+        return None
+    fields = [prob, " ".join(words.split()), *([backoff] if backoff else [])]
+    return "\t".join(fields)
 
 
 def is_arpa(path: Path) -> bool:
@@ -171,7 +210,7 @@ def lm_vocabulary(path: Path) -> list[str]:
     if not path.exists():
         raise AsrError(str(path), "no such language model")
     if is_arpa(path):
-        _, sections = _arpa_sections(path)
+        _, sections = _arpa_sections(path, max_order=1)
         words = [line.split("\t")[1] for line in sections[1]]
         return [w for w in words if w not in ("<s>", "</s>", "<unk>")]
     vocab = Path(str(path) + ".vocab")

@@ -58,7 +58,8 @@ def _wrap(words: list[str]) -> list[str]:
     if len(lines) == 2:  # the break nearest the middle that keeps both lines within limits
         splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
         fitting = [s for s in splits if max(map(len, s)) <= LINE_CHARS]
-        lines = list(min(fitting, key=lambda s: abs(len(s[0]) - len(s[1]))))
+        if fitting:  # none where a word is over LINE_CHARS: the greedy lines stand
+            lines = list(min(fitting, key=lambda s: abs(len(s[0]) - len(s[1]))))
     return lines
 
 

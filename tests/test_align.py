@@ -110,6 +110,36 @@ def test_cli_align_errors_are_one_line(args, message, tmp_path, monkeypatch):
     assert result.output.startswith("asr: error: ")
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["MANIFEST", "--out", "o.jsonl", "--srt", "subs"], "--srt: only when aligning one "),
+        (["MANIFEST", "--out", "o.jsonl", "--vtt", "subs"], "--vtt: only when aligning one "),
+        (["SAMPLE", "t.txt", "--out", "o.jsonl"], "--out: only when aligning a manifest"),
+        (["SAMPLE", "t.txt", "--below", "0"], "--below: only when aligning a manifest"),
+        (["SAMPLE", "t.txt", "--drop"], "--drop: only when aligning a manifest"),
+        (["SAMPLE", "t.txt", "--srt", "taken"], "taken: is a file; expected a folder"),
+    ],
+)
+def test_cli_align_refuses_what_its_mode_would_ignore_before_aligning(
+    args, message, tmp_path, monkeypatch
+):
+    """--srt/--vtt are one recording's, --out/--below/--drop a manifest's; a subtitle folder
+    is checked before the model is loaded (loading it here fails the test)."""
+    import asr.transcribe
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(asr.transcribe.Transcriber, "from_file", lambda *a: pytest.fail("load"))
+    (tmp_path / "t.txt").write_text("hello")
+    (tmp_path / "taken").write_text("a file where the subtitle folder would go")
+    swap = {"MANIFEST": SAMPLES_DIR / "samples.jsonl", "SAMPLE": SAMPLES_DIR / "sample1.wav"}
+    result = run("align", *[swap.get(a, a) for a in args])
+    assert result.exit_code == 1
+    assert result.output.startswith("asr: error: ") and result.output.count("\n") == 1
+    assert message in result.output
+    assert not (tmp_path / "o.jsonl").exists() and not (tmp_path / "subs").exists()
+
+
 def test_a_recording_too_long_to_align_at_once_is_refused(monkeypatch):
     import asr.align
 

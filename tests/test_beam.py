@@ -11,7 +11,7 @@ from conftest import SAMPLES_DIR
 from test_decoding import TOK, log_probs_for
 from test_streaming import noise, recognizer
 
-from asr.beam import MAX_BEAM, BeamDecoder, BeamOptions, lm_vocabulary
+from asr.beam import MAX_BEAM, BeamDecoder, BeamOptions, lm_vocabulary, read_words
 from asr.checkpoint import save_model
 from asr.decoding import greedy_decode
 from asr.errors import AsrError
@@ -67,6 +67,12 @@ def test_vocab_restricts_output(tmp_path):
     assert decode(the_c_t(), vocab=write(tmp_path, "v.txt", "the\ncat\nsat\n")) == "the cat"
 
 
+def test_a_word_list_with_counts_after_a_space_or_tab_reads_its_first_column(tmp_path):
+    counted = write(tmp_path, "v.txt", "the 12\ncat  5\n\nsat\t1\n Dog 2 x\n")
+    assert read_words(counted) == ["the", "cat", "sat", "dog"]
+    assert decode(the_c_t(), vocab=counted) == "the cat"
+
+
 def test_a_double_letter_on_one_emission_keeps_the_word_the_search_chose(tmp_path):
     """flashlight can read "ee" off one run of 'e' frames; the text is the lexicon word
     ("three", as the search scored it), not the collapsed path ("thre")."""
@@ -105,6 +111,23 @@ def test_gzipped_arpa_decodes_like_the_plain_one(tmp_path):
     assert decode(the_c_t(), lm=lm, lm_weight=0.0) == "the cot"
     assert sorted(lm_vocabulary(lm)) == ["cat", "cot", "sat", "the"]
     hot = write(tmp_path, "h.txt", "cot\n")  # hotwords rewrite the gunzipped ARPA
+    assert decode(the_c_t(), lm=lm, hotwords=hot, hotword_bonus=10.0) == "the cot"
+
+
+def test_an_arpa_whose_tabs_became_spaces_is_refused_naming_the_line(tmp_path):
+    """KenLM wants a tab after a unigram's probability and before a backoff, and takes blanks
+    between a longer n-gram's probability and words: the ARPA reader agrees with it."""
+    lm = write(tmp_path, "lm.arpa", ARPA.replace("\t", " "))
+    hot = write(tmp_path, "h.txt", "cat\n")
+    for options in ({}, {"hotwords": hot}):
+        with pytest.raises(AsrError, match=r"not an ARPA language model \(line 6: '-1.0 <s>"):
+            decode(the_c_t(), lm=lm, **options)
+    lm = write(tmp_path, "backoff.arpa", ARPA.replace("-1.0\tcat\t-0.5", "-1.0\tcat -0.5"))
+    with pytest.raises(AsrError, match=r"\(line 9: '-1.0\\tcat -0.5' is not a 1-gram entry"):
+        lm_vocabulary(lm)
+    lm = write(tmp_path, "spaced.arpa", ARPA.replace("-0.05\tthe cat", "-0.05 the cat"))
+    assert decode(the_c_t(), lm=lm, lm_weight=1.0) == "the cat"  # KenLM reads it
+    hot = write(tmp_path, "h.txt", "cot\n")  # the rewritten LM: the bigram read, and raised
     assert decode(the_c_t(), lm=lm, hotwords=hot, hotword_bonus=10.0) == "the cot"
 
 

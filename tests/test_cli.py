@@ -4,6 +4,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -294,8 +295,40 @@ def test_every_decoding_command_takes_the_same_decoding_flags(command, monkeypat
         cli, "load_transcriber", lambda model, decoding, *_, **__: seen.append(decoding)
     )
     if command in ("transcribe", "eval"):
-        run(command, "x.wav", "--beam", "4", "--lm-weight", "0.5", "--no-lm")
-        assert seen and seen[0] == cli.DecodingFlags(beam=4, lm_weight=0.5, no_lm=True)
+        run(command, "x.wav", "--beam", "4", "--vocab", "v.txt", "--word-bonus", "0.5", "--no-lm")
+        expected = cli.DecodingFlags(beam=4, word_bonus=0.5, vocab=Path("v.txt"), no_lm=True)
+        assert seen and seen[0] == expected
+
+
+@pytest.mark.parametrize("command", ["transcribe", "eval", "calibrate", "live", "serve"])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--no-lm", "--lm-weight", "2"], "--lm-weight: needs a language model"),
+        (["--model", "MODEL", "--word-bonus", "1"], "--word-bonus: needs a search over words"),
+        (["--beam", "8", "--no-lm", "--lm-weight", "2"], "--lm-weight: needs a language model"),
+        (["--beam", "8", "--no-lm", "--word-bonus", "1"], "--word-bonus: needs a search over"),
+        (["--vocab", "VOCAB", "--no-lm", "--lm-weight", "2"], "--lm-weight: needs a language"),
+        (["--hotword-bonus", "3"], "--hotword-bonus: needs --hotwords FILE"),
+    ],
+)
+def test_a_weight_the_search_would_not_use_is_refused(command, flags, message, tmp_path,
+                                                       monkeypatch):  # fmt: skip
+    """Greedy decoding reads no weight, `--beam N` alone neither an LM weight nor a word
+    bonus, --vocab without an LM no LM weight: one line each, before any work."""
+    import asr.server
+
+    monkeypatch.setattr(asr.server, "listening_socket", lambda *a: pytest.fail("listened"))
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("one\ntwo\n")
+    swap = {"MODEL": DEFAULT_MODEL, "VOCAB": vocab}  # a model file: no LM comes with it
+    sample, manifest = SAMPLES_DIR / "sample1.wav", SAMPLES_DIR / "samples.jsonl"
+    where = {"transcribe": [sample], "eval": [manifest], "live": ["--input", sample],
+             "calibrate": [manifest, "--out", tmp_path / "c.safetensors"], "serve": []}  # fmt: skip
+    result = run(command, *where[command], *[swap.get(f, f) for f in flags])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"asr: error: {message}") and result.output.count("\n") == 1
+    assert not (tmp_path / "c.safetensors").exists()
 
 
 def test_transcribe_dash_reads_stdin():

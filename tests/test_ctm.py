@@ -15,6 +15,22 @@ def test_ctm_lines_give_start_duration_word_and_confidence():
     assert ctm_lines("rec", words) == ["rec 1 0.24 0.36 hello 0.912", "rec 1 0.72 0.28 there"]
 
 
+def test_a_recording_name_with_spaces_stays_one_field(tmp_path):
+    words = [Word("hi", 0.5, 0.75)]
+    assert ctm_lines("my  talk\tpart 2", words) == ["my_talk_part_2 1 0.50 0.25 hi"]
+    audio = tmp_path / "my talk.wav"
+    audio.write_bytes((SAMPLES_DIR / "sample1.wav").read_bytes())
+    ctm = tmp_path / "out.ctm"
+    result = CliRunner().invoke(app, ["transcribe", str(audio), "--no-lm", "--ctm", str(ctm)])
+    assert result.exit_code == 0, result.output
+    lines = ctm.read_text().splitlines()
+    assert lines and all(len(line.split()) == 6 and line.startswith("my_talk 1 ") for line in lines)
+    twin = tmp_path / "my_talk.flac"  # the same name in the CTM file: refused
+    twin.write_bytes(audio.read_bytes())
+    clash = CliRunner().invoke(app, ["transcribe", str(audio), str(twin), "--ctm", str(ctm)])
+    assert clash.exit_code == 1 and "two inputs are named my_talk" in clash.output
+
+
 def test_cli_ctm_holds_every_files_words_and_goes_on_past_a_bad_file(tmp_path):
     samples = [SAMPLES_DIR / s["audio"] for s in bundled_samples()[:2]]
     ctm = tmp_path / "out.ctm"

@@ -111,3 +111,42 @@ def test_cli_eval_baseline_lm_compares_decodings_of_one_model(tmp_path):
     assert missing.exit_code != 0
     assert missing.output.strip() == f"asr: error: {tmp_path / 'nope.arpa'}: no such language model"
     assert not report.exists()  # refused before the model decoded anything
+
+
+def test_cli_eval_text_says_why_a_comparison_has_no_interval(tmp_path):
+    """One utterance, or no reference words, leave the bootstrap nothing to resample: the
+    difference is printed alone, with the reason (as --json leaves the interval out)."""
+    from conftest import SAMPLES_DIR, bundled_samples
+
+    row = {**bundled_samples()[0], "audio": str(SAMPLES_DIR / bundled_samples()[0]["audio"])}
+    one, silent = tmp_path / "one.jsonl", tmp_path / "silent.jsonl"
+    one.write_text(json.dumps(row) + "\n")
+    silent.write_text(2 * (json.dumps({**row, "text": ""}) + "\n"))
+    for manifest, why in ((one, "one utterance"), (silent, "no reference words")):
+        result = run("eval", manifest, "--no-lm", "--baseline-lm", "none")
+        assert result.exit_code == 0, result.output
+        last = result.stdout.splitlines()[-1]
+        assert last.startswith("baseline default with LM none: WER ")
+        assert last.endswith(f"; difference +0.00 points (no interval: {why})")
+
+
+def test_cli_eval_lm_weights_go_with_the_lm_the_baseline_has_or_lacks(tmp_path):
+    """`--baseline-lm none` decodes the baseline without the LM, so without the LM weight
+    meant for the model's; a baseline that has no LM for it, unasked, is refused."""
+    from conftest import SAMPLES_DIR, bundled_samples
+
+    from asr.bundled import DEFAULT_MODEL
+
+    row = {**bundled_samples()[0], "audio": str(SAMPLES_DIR / bundled_samples()[0]["audio"])}
+    manifest = tmp_path / "one.jsonl"
+    manifest.write_text(json.dumps(row) + "\n")
+    greedy = json.loads(run("eval", manifest, "--no-lm", "--json").stdout)
+    out = run("eval", manifest, "--lm-weight", "2", "--baseline-lm", "none", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["baseline"]["wer"] == pytest.approx(greedy["wer"])
+    report = tmp_path / "report.txt"
+    refused = run("eval", manifest, "--lm-weight", "2", "--baseline", DEFAULT_MODEL,
+                  "--report", report)  # fmt: skip
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1
+    assert refused.output.startswith(f"asr: error: --baseline {DEFAULT_MODEL} decodes without")
+    assert "--lm-weight" in refused.output and not report.exists()

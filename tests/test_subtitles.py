@@ -72,3 +72,10 @@ def test_cli_refuses_inputs_whose_subtitle_files_would_collide(tmp_path):
                                       str(tmp_path / "b" / "x.wav"), "--srt", str(tmp_path / "s")])  # fmt: skip
     assert result.exit_code == 1
     assert "two inputs are named x" in result.output and not (tmp_path / "s").exists()
+
+
+def test_a_word_longer_than_a_line_gets_a_line_of_its_own():
+    long = "x" * (LINE_CHARS + 3)
+    cues = make_cues([Word("a", 0.0, 0.5), Word(long, 0.5, 1.0), Word("b", 1.0, 1.3)])
+    assert [c.lines for c in cues] == [["a", long], ["b"]]
+    assert make_cues([Word(long, 0.0, 0.5), Word("b", 0.5, 1.0)])[0].lines == [long, "b"]
