@@ -31,18 +31,24 @@ def read_mono(path: str | Path) -> tuple[np.ndarray, int]:
     """`path` -> ((N,) float32 in [-1, 1] averaged over channels, its sample rate);
     "-" reads a whole audio file from standard input."""
     if str(path) == STDIN:
-        data = sys.stdin.buffer.read()
-        if not data:
-            raise AsrError("stdin", "empty input")
-        return decode_mono(io.BytesIO(data), "stdin")
+        return _decode_whole(sys.stdin.buffer.read(), "stdin")
     path = Path(path)
     if not path.exists():
         raise AsrError(str(path), "no such file")
     if path.is_dir():
         raise AsrError(str(path), "is a directory, not an audio file")
-    if path.stat().st_size == 0:
+    if path.is_fifo():  # `<(cat a.flac)`: no size, and libsndfile cannot seek back in it
+        return _decode_whole(path.read_bytes(), str(path))
+    if path.is_file() and path.stat().st_size == 0:
         raise AsrError(str(path), "empty file")
     return decode_mono(str(path), str(path))
+
+
+def _decode_whole(data: bytes, where: str) -> tuple[np.ndarray, int]:
+    """All of a stream's bytes (stdin, a named pipe) -> (mono float32, rate)."""
+    if not data:
+        raise AsrError(where, "empty input")
+    return decode_mono(io.BytesIO(data), where)
 
 
 def header_duration(path: str | Path, where: str) -> float:

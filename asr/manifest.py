@@ -3,12 +3,15 @@
 `audio` is absolute or relative to the manifest's folder; NeMo's `audio_filepath` is accepted
 too; other keys (speaker, id, ...) are kept in `extra` and ignored by training. Without
 `duration` the audio file's header gives it (hand-written manifests need not measure).
+NeMo's `offset` (a segment of a longer file) is refused rather than ignored: training on a
+whole file against one segment's text would teach the model wrong alignments.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,13 +33,27 @@ def read_manifest(path: str | Path) -> list[Utterance]:
     if not path.exists():
         raise AsrError(str(path), "no such manifest")
     utterances = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if line.strip():
-                utterances.append(_parse_line(line, path, number))
+    # "\n" only: JSON strings may hold characters that splitlines() would also break at.
+    for number, line in enumerate(read_text_file(path).split("\n"), start=1):
+        if line.strip():
+            utterances.append(_parse_line(line, path, number))
     if not utterances:
         raise AsrError(str(path), "manifest has no utterances")
     return utterances
+
+
+def read_text_file(path: Path) -> str:
+    """A UTF-8 text file (a leading BOM dropped, as Windows editors write one); other bytes
+    (an audio file passed as a manifest, a Latin-1 transcript) are an AsrError naming the
+    line and byte offset, not a traceback."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        reason = f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
+        raise AsrError(f"{path}:{line}", reason) from None
+    return text.removeprefix("\ufeff")
 
 
 def _parse_line(line: str, path: Path, number: int) -> Utterance:
@@ -54,12 +71,21 @@ def _parse_line(line: str, path: Path, number: int) -> Utterance:
     if not isinstance(text, str):
         raise AsrError(where, "missing 'text' string")
     audio_path = Path(audio) if Path(audio).is_absolute() else path.parent / audio
+    if record.pop("offset", None) not in (None, 0):
+        raise AsrError(where, "'offset' is not supported: cut the segment into its own file")
     duration = record.pop("duration", None)
     if duration is None:
         duration = header_duration(audio_path, where)
-    if not isinstance(duration, (int, float)) or isinstance(duration, bool) or duration < 0:
-        raise AsrError(where, "'duration' must be a non-negative number of seconds")
+    if not _is_seconds(duration):
+        raise AsrError(where, "'duration' must be a finite, non-negative number of seconds")
     return Utterance(audio_path, text, float(duration), record)
+
+
+def _is_seconds(value) -> bool:
+    """Whether a JSON value is a usable duration. json.loads accepts NaN, Infinity and 1e400
+    (inf), and NaN < 0 is False; the upper bound also stops an integer too large for a float."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and 0 <= value <= sys.float_info.max
 
 
 def read_checked_manifest(path: str | Path) -> list[Utterance]:

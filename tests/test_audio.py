@@ -1,7 +1,12 @@
+import os
+import subprocess
+import sys
+import threading
+
 import numpy as np
 import pytest
 import torch
-from conftest import tone
+from conftest import SAMPLES_DIR, tone
 
 from asr.audio import load_audio
 from asr.errors import AsrError
@@ -94,3 +99,36 @@ def test_dash_reads_audio_from_stdin(monkeypatch):
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(junk)))
         with pytest.raises(AsrError, match=reason):
             read_mono("-")
+
+
+def named_pipe(path, data: bytes):
+    """A FIFO at `path` that a background writer fills with `data` once a reader opens it."""
+    os.mkfifo(path)
+
+    def write():
+        with open(path, "wb") as f:
+            f.write(data)
+
+    threading.Thread(target=write, daemon=True).start()
+    return path
+
+
+def test_a_named_pipe_is_read_whole_not_refused_as_empty(tmp_path):
+    """A pipe's size is 0, and libsndfile cannot seek back in one to read FLAC or Ogg."""
+    from asr.audio_file import read_mono
+
+    flac = SAMPLES_DIR / "sample2.flac"
+    data, rate = read_mono(named_pipe(tmp_path / "pipe", flac.read_bytes()))
+    expected, expected_rate = read_mono(flac)
+    assert rate == expected_rate and np.array_equal(data, expected)
+    with pytest.raises(AsrError, match="empty input") as err:
+        read_mono(named_pipe(tmp_path / "empty", b""))
+    assert err.value.where == str(tmp_path / "empty")
+
+
+def test_cli_transcribes_process_substitution():
+    """`asr transcribe <(cat a.flac)`: bash hands over /dev/fd/63, a pipe."""
+    script = '"$0" -m cli transcribe <(cat "$1") --no-lm'
+    proc = subprocess.run(["bash", "-c", script, sys.executable, str(SAMPLES_DIR / "sample2.flac")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (0, "") and proc.stdout.strip()

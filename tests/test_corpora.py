@@ -6,10 +6,18 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
+from typer.testing import CliRunner
 
 from asr.corpora import commonvoice, folder, fsdd, kaldi, librispeech
 from asr.errors import AsrError
 from asr.manifest import read_manifest
+from cli import app
+
+
+def cli_prepare(*args):
+    """`asr prepare ARGS` in this process: (exit code, stdout and stderr)."""
+    result = CliRunner().invoke(app, ["prepare", *map(str, args)])
+    return result.exit_code, result.output
 
 
 def wave(seconds: float, rate: int = 16000, freq: float = 440.0) -> np.ndarray:
@@ -17,7 +25,8 @@ def wave(seconds: float, rate: int = 16000, freq: float = 440.0) -> np.ndarray:
     return (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def test_librispeech_subsets_ids_and_normalized_text(tmp_path):
+@pytest.mark.parametrize("src", ["LibriSpeech", "."])  # "." holds LibriSpeech/SUBSET/...
+def test_librispeech_subsets_ids_and_normalized_text(tmp_path, src):
     for subset, spk, utts in [("train-clean-5", "19", 2), ("dev-clean-2", "84", 1)]:
         chapter = tmp_path / "LibriSpeech" / subset / spk / "198"
         chapter.mkdir(parents=True)
@@ -26,7 +35,7 @@ def test_librispeech_subsets_ids_and_normalized_text(tmp_path):
             sf.write(str(chapter / f"{spk}-198-{i:04d}.flac"), wave(0.5 + i), 16000)
             lines.append(f"{spk}-198-{i:04d} HELLO WORLD NUMBER {i} IT'S FINE")
         (chapter / f"{spk}-198.trans.txt").write_text("\n".join(lines) + "\n")
-    paths = librispeech.prepare(tmp_path / "LibriSpeech", tmp_path / "out")
+    paths = librispeech.prepare(tmp_path / src, tmp_path / "out")
     assert [p.name for p in paths] == ["dev-clean-2.jsonl", "train-clean-5.jsonl"]
     train = read_manifest(paths[1])
     assert [u.text for u in train] == [
@@ -77,13 +86,31 @@ def test_common_voice_missing_clip_names_tsv_line(tmp_path):
         commonvoice.prepare(tmp_path / "cv", tmp_path / "out")
 
 
-def test_kaldi_plain_wav_scp(tmp_path):
+@pytest.mark.parametrize(
+    "table, where, reason",
+    [
+        ("clip\tduration\na1.mp3\t1000\n", "", "needs 'clip' and 'duration[ms]' columns"),
+        ("clip\tduration[ms]\na1.mp3\t1000\nb1.mp3\tlong\n", ":3", "'long' is not a number"),
+        ("clip\tduration[ms]\na1.mp3\n", ":2", "duration[ms] None is not a number"),
+    ],
+)
+def test_common_voice_bad_durations_table_is_named(tmp_path, table, where, reason):
+    make_common_voice(tmp_path / "cv", False)
+    (tmp_path / "cv" / "clip_durations.tsv").write_text(table)
+    code, output = cli_prepare("commonvoice", tmp_path / "cv", tmp_path / "out")
+    assert code == 1
+    assert output.startswith(f"asr: error: {tmp_path / 'cv' / 'clip_durations.tsv'}{where}: ")
+    assert reason in output and len(output.splitlines()) == 1
+
+
+@pytest.mark.parametrize("sep", [" ", "\t"])
+def test_kaldi_plain_wav_scp(tmp_path, sep):
     data = tmp_path / "data" / "test"
     data.mkdir(parents=True)
     sf.write(str(tmp_path / "r1.wav"), wave(1.2), 16000)
-    (data / "wav.scp").write_text(f"r1 {tmp_path / 'r1.wav'}\n")
-    (data / "text").write_text("r1 TURN ON the light\n")
-    (data / "utt2spk").write_text("r1 spk7\n")
+    (data / "wav.scp").write_text(f"r1{sep}{tmp_path / 'r1.wav'}\n")
+    (data / "text").write_text(f"r1{sep}TURN ON the light\n")
+    (data / "utt2spk").write_text(f"r1{sep}spk7\n")
     (path,) = kaldi.prepare(data, tmp_path / "out")
     (utt,) = read_manifest(path)
     assert (utt.text, utt.extra["speaker"], utt.audio) == (
@@ -110,14 +137,62 @@ def test_kaldi_segments_and_piped_recordings_are_cut(tmp_path):
     assert rate == 16000 and np.allclose(cut, audio[16000:], atol=1e-4)
 
 
-def test_kaldi_malformed_segments_line(tmp_path):
+@pytest.mark.parametrize(
+    "segments, reason",
+    [
+        ("u r 0.0\n", "segments:1: malformed line"),
+        ("u r 0.0 1.0\nv r 1,5 2.0\n", "segments:2: segment time '1,5' is not a number of seconds"),
+        ("u r 0.0 inf\n", "segments:1: segment time 'inf' is not a number of seconds"),
+    ],
+)
+def test_kaldi_malformed_segments_line(tmp_path, segments, reason):
     data = tmp_path / "d"
     data.mkdir()
     (data / "wav.scp").write_text("r x.wav\n")
     (data / "text").write_text("u hi\n")
-    (data / "segments").write_text("u r 0.0\n")
-    with pytest.raises(AsrError, match=r"segments:1: malformed line"):
-        kaldi.prepare(data, tmp_path / "out")
+    (data / "segments").write_text(segments)
+    code, output = cli_prepare("kaldi", data, tmp_path / "out")
+    assert (code, output) == (1, f"asr: error: {data / reason}\n")
+
+
+@pytest.mark.parametrize("with_segments", [False, True])
+def test_kaldi_relative_wav_scp_paths_are_found_beside_the_data_dir(
+    tmp_path, monkeypatch, with_segments
+):
+    """Kaldi's recipe folder first, then the data dir, with or without a segments file."""
+    data = tmp_path / "data" / "train"
+    data.mkdir(parents=True)
+    sf.write(str(data / "r1.wav"), wave(2.0), 16000)
+    (data / "wav.scp").write_text("r1 r1.wav\n")
+    (data / "text").write_text("u1 hello\n" if with_segments else "r1 hello\n")
+    if with_segments:
+        (data / "segments").write_text("u1 r1 0.5 1.5\n")
+    monkeypatch.chdir(tmp_path)  # not the data dir: r1.wav is not here
+    (path,) = kaldi.prepare("data/train", "out")
+    (utt,) = read_manifest(path)
+    assert utt.duration == pytest.approx(1.0 if with_segments else 2.0)
+
+
+def test_kaldi_dot_names_the_manifest_after_the_folder(tmp_path, monkeypatch):
+    data = tmp_path / "dev"
+    data.mkdir()
+    sf.write(str(data / "r1.wav"), wave(0.5), 16000)
+    (data / "wav.scp").write_text("r1 r1.wav\n")
+    (data / "text").write_text("r1 hello\n")
+    monkeypatch.chdir(data)
+    assert [p.name for p in kaldi.prepare(".", tmp_path / "out")] == ["dev.jsonl"]
+
+
+@pytest.mark.parametrize("name", ["text", "wav.scp"])
+def test_kaldi_table_that_is_not_utf8_is_named(tmp_path, name):
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "wav.scp").write_text("r x.wav\n")
+    (data / "text").write_text("r hi\n")
+    (data / name).write_bytes(b"r x.wav\nq caf\xe9\n")
+    code, output = cli_prepare("kaldi", data, tmp_path / "out")
+    assert code == 1
+    assert output == f"asr: error: {data / name}:2: not UTF-8 text (byte 0xe9 at offset 13)\n"
 
 
 def test_fsdd_splits_by_speaker_never_by_file(tmp_path):
@@ -132,10 +207,22 @@ def test_fsdd_splits_by_speaker_never_by_file(tmp_path):
     assert {u.extra["speaker"] for u in test} == {"george"} and test[0].text == "seven"
 
 
+def test_fsdd_missing_split_speaker_is_named_before_any_manifest_is_written(tmp_path):
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    for speaker in ("jackson", "george"):
+        sf.write(str(rec / f"7_{speaker}_0.wav"), wave(0.4, 8000), 8000)
+    code, output = cli_prepare("fsdd", tmp_path, tmp_path / "out")
+    assert code == 1
+    assert output == f"asr: error: {tmp_path}: no recordings of the dev split's speakers (lucas)\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_fsdd_unreadable_recording_is_named_not_a_traceback(tmp_path):
     rec = tmp_path / "recordings"
     rec.mkdir()
     sf.write(str(rec / "7_jackson_0.wav"), wave(0.4, 8000), 8000)
+    sf.write(str(rec / "7_george_0.wav"), wave(0.4, 8000), 8000)
     (rec / "3_lucas_0.wav").write_bytes(b"RIFF not really")
     with pytest.raises(AsrError, match=r"3_lucas_0\.wav: cannot read audio header"):
         fsdd.prepare(tmp_path, tmp_path / "out")
@@ -228,6 +315,15 @@ def test_folder_bad_metadata_line_is_named(tmp_path, metadata, reason):
     (tmp_path / "metadata.csv").write_text(metadata)
     with pytest.raises(AsrError, match=reason):
         folder.prepare(tmp_path, tmp_path / "out")
+
+
+def test_folder_metadata_that_is_not_utf8_is_named(tmp_path):
+    (tmp_path / "metadata.csv").write_bytes(b"LJ1|fine\nLJ2|na\xefve\n")
+    code, output = cli_prepare("folder", tmp_path, tmp_path / "out")
+    assert code == 1
+    assert output == (
+        f"asr: error: {tmp_path / 'metadata.csv'}:2: not UTF-8 text (byte 0xef at offset 15)\n"
+    )
 
 
 def test_folder_without_pairs_says_what_it_looked_for(tmp_path):

@@ -1,6 +1,9 @@
 import json
+import subprocess
+import sys
 
 import pytest
+from conftest import SAMPLES_DIR
 
 from asr.errors import AsrError
 from asr.manifest import Utterance, length_bucketed_batches, read_manifest, write_manifest
@@ -31,6 +34,14 @@ def test_relative_absolute_and_nemo_keys(tmp_path):
         ('{"audio": "a.wav", "duration": 1}', "missing 'text'"),
         ('{"audio": "a.wav", "text": "x", "duration": "long"}', "'duration' must be"),
         ('{"audio": "a.wav", "text": "x", "duration": -1}', "'duration' must be"),
+        ('{"audio": "a.wav", "text": "x", "duration": NaN}', "'duration' must be a finite"),
+        ('{"audio": "a.wav", "text": "x", "duration": Infinity}', "'duration' must be a finite"),
+        ('{"audio": "a.wav", "text": "x", "duration": 1e400}', "'duration' must be a finite"),
+        ('{"audio": "a.wav", "text": "x", "duration": 1' + "0" * 400 + "}", "must be a finite"),
+        (
+            '{"audio_filepath": "x.wav", "text": "home", "offset": 1.8, "duration": 0.5}',
+            "'offset' is not supported: cut the segment into its own file",
+        ),
     ],
 )
 def test_malformed_line_names_file_and_line(tmp_path, bad, reason):
@@ -39,6 +50,42 @@ def test_malformed_line_names_file_and_line(tmp_path, bad, reason):
     with pytest.raises(AsrError, match=reason) as err:
         read_manifest(m)
     assert err.value.where == f"{m}:3"
+
+
+def test_a_zero_offset_is_the_whole_file_and_accepted(tmp_path):
+    line = {"audio_filepath": "x.wav", "text": "home", "offset": 0, "duration": 0.5}
+    (utt,) = read_manifest(write_lines(tmp_path / "m.jsonl", [json.dumps(line)]))
+    assert (utt.audio, utt.duration, utt.extra) == (tmp_path / "x.wav", 0.5, {})
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    m = tmp_path / "m.jsonl"
+    line = json.dumps({"audio": "a.wav", "text": "hi", "duration": 1})
+    m.write_text("\ufeff" + line + "\n", encoding="utf-8")  # as Notepad saves "UTF-8 with BOM"
+    assert [u.text for u in read_manifest(m)] == ["hi"]
+
+
+def test_bytes_that_are_not_utf8_name_line_byte_and_offset(tmp_path):
+    data = (
+        b'{"audio": "a.wav", "text": "ok", "duration": 1}\n{"audio": "b.wav", "text": "caf\xe9"}\n'
+    )
+    m = tmp_path / "m.jsonl"
+    m.write_bytes(data)
+    with pytest.raises(AsrError) as err:
+        read_manifest(m)
+    assert (err.value.where, err.value.reason) == (
+        f"{m}:2",
+        f"not UTF-8 text (byte 0xe9 at offset {data.index(0xE9)})",
+    )
+
+
+def test_cli_given_an_audio_file_as_manifest_says_so_in_one_line():
+    wav = SAMPLES_DIR / "sample1.wav"
+    proc = subprocess.run([sys.executable, "-m", "cli", "eval", str(wav), "--no-lm"],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"asr: error: {wav}:1: not UTF-8 text (byte 0x")
+    assert len(proc.stderr.splitlines()) == 1
 
 
 def test_a_missing_duration_comes_from_the_audio_header(tmp_path):

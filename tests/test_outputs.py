@@ -98,7 +98,8 @@ def test_an_unforeseen_os_error_names_its_file_in_one_line(tmp_path):
     (tmp_path / "taken").write_text("x")
     recordings = tmp_path / "fsdd" / "recordings"
     recordings.mkdir(parents=True)
-    sf.write(str(recordings / "3_jackson_0.wav"), np.zeros(4000, np.float32), 8000)
+    for speaker in ("jackson", "lucas", "george"):  # one for each split
+        sf.write(str(recordings / f"3_{speaker}_0.wav"), np.zeros(4000, np.float32), 8000)
     result = runner.invoke(
         app, ["prepare", "fsdd", str(tmp_path / "fsdd"), str(tmp_path / "taken")]
     )

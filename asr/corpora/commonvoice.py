@@ -8,25 +8,38 @@ speaker; Common Voice's own splits keep contributors apart. Durations come from
 from __future__ import annotations
 
 import csv
+import io
+import math
 from pathlib import Path
 
 from asr.audio_file import header_duration
 from asr.errors import AsrError
-from asr.manifest import Utterance, write_manifest
+from asr.manifest import Utterance, read_text_file, write_manifest
 from asr.text import normalize_text
 
 SPLITS = ("train", "dev", "test")
 
 
 def _durations(src: Path) -> dict[str, float]:
+    """clip -> seconds from `clip_durations.tsv`; {} for a release without one."""
     table = src / "clip_durations.tsv"
     if not table.exists():
         return {}
-    with open(table, newline="") as f:
-        return {
-            row["clip"]: float(row["duration[ms]"]) / 1000
-            for row in csv.DictReader(f, delimiter="\t")
-        }
+    rows = csv.DictReader(io.StringIO(read_text_file(table), newline=""), delimiter="\t")
+    if not {"clip", "duration[ms]"} <= set(rows.fieldnames or ()):
+        raise AsrError(str(table), "needs 'clip' and 'duration[ms]' columns")
+    return {row["clip"]: _seconds(row["duration[ms]"], f"{table}:{rows.line_num}") for row in rows}
+
+
+def _seconds(milliseconds: str | None, where: str) -> float:
+    """A `duration[ms]` cell in seconds; a word, a gap or a negative is an AsrError."""
+    try:
+        seconds = float(milliseconds) / 1000
+        if 0 <= seconds < math.inf:
+            return seconds
+    except (TypeError, ValueError):  # TypeError: a short row leaves the cell None
+        pass
+    raise AsrError(where, f"duration[ms] {milliseconds!r} is not a number of milliseconds")
 
 
 def prepare(src_dir: str | Path, out_dir: str | Path, splits=SPLITS) -> list[Path]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from asr.audio_file import header_duration
 from asr.errors import AsrError
-from asr.manifest import Utterance, write_manifest
+from asr.manifest import Utterance, read_text_file, write_manifest
 from asr.text import normalize_text
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -74,7 +74,7 @@ def _paired_files(src: Path) -> list[Utterance]:
 def _ljspeech(src: Path) -> list[Utterance]:
     metadata = src / "metadata.csv"
     utterances = []
-    for number, line in enumerate(metadata.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text_file(metadata).splitlines(), start=1):
         if not line.strip():
             continue
         fields = line.split("|")

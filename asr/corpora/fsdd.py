@@ -25,6 +25,7 @@ def prepare(src_dir: str | Path, out_dir: str | Path, splits: dict = SPLITS) -> 
     files = sorted(folder.glob("*_*_*.wav"))
     if not files:
         raise AsrError(str(src), "no FSDD recordings ({digit}_{speaker}_{take}.wav)")
+    _check_speakers(src, files, splits)
     by_split: dict[str, list[Utterance]] = {name: [] for name in splits}
     for path in files:
         digit, speaker, _ = path.stem.split("_", 2)
@@ -38,3 +39,14 @@ def prepare(src_dir: str | Path, out_dir: str | Path, splits: dict = SPLITS) -> 
         paths.append(out / f"{name}.jsonl")
         write_manifest(paths[-1], utterances)
     return paths
+
+
+def _check_speakers(src: Path, files: list[Path], splits: dict) -> None:
+    """Raise before any manifest is written unless each split has some of its speakers: an
+    empty split would otherwise fail only after the others were written."""
+    present = {path.stem.split("_")[1] for path in files}
+    for split, speakers in splits.items():
+        if not present & set(speakers):
+            raise AsrError(
+                str(src), f"no recordings of the {split} split's speakers ({', '.join(speakers)})"
+            )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from asr.audio_file import header_duration
 from asr.errors import AsrError
-from asr.manifest import Utterance, write_manifest
+from asr.manifest import Utterance, read_text_file, write_manifest
 from asr.text import normalize_text
 
 
@@ -22,10 +22,11 @@ def prepare(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
         raise AsrError(str(src), "no LibriSpeech transcripts (*.trans.txt)")
     subsets: dict[str, list[Utterance]] = {}
     for trans in transcripts:
-        # .../SUBSET/SPEAKER/CHAPTER/x.trans.txt; a bare speaker tree is its own subset.
-        rel = trans.relative_to(src).parts
-        subset = rel[0] if len(rel) >= 4 else src.resolve().name
-        for number, line in enumerate(trans.read_text().splitlines(), start=1):
+        # .../SUBSET/SPEAKER/CHAPTER/x.trans.txt, however deep SRC holds it (ls/LibriSpeech/
+        # test-clean/...); a bare speaker tree is its own subset.
+        depth = len(trans.relative_to(src).parts)
+        subset = trans.parents[2].name if depth >= 4 else src.resolve().name
+        for number, line in enumerate(read_text_file(trans).splitlines(), start=1):
             if not line.strip():
                 continue
             utt_id, _, text = line.strip().partition(" ")
