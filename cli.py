@@ -865,8 +865,17 @@ def live(
     if list_devices:
         typer.echo(live_audio.list_devices())
         return
+    import math
+
     check_flag(chunk_ms > 0, "--chunk-ms", "positive", chunk_ms)
+    check_flag(math.isfinite(chunk_ms), "--chunk-ms", "a finite number", chunk_ms)
+    check_flag(speed >= 0, "--speed", "0 or more", speed)
+    check_flag(math.isfinite(speed), "--speed", "a finite number", speed)
     check_flag(endpoint_ms > 0, "--endpoint-ms", "positive", endpoint_ms)
+    if record is not None:
+        from asr.outputs import output_file
+
+        output_file(record)  # a bad --record path is one line before the model loads
     rules = EndpointRules(min_trailing_blank_s=endpoint_ms / 1000)
     beam = decoding.options(model)
     check_alternatives(alternatives, json_output, beam)
@@ -899,7 +908,7 @@ def live(
         emit = lambda event: typer.echo(json.dumps(event.to_dict()))
     else:
         emit = live_audio.TextPrinter(sys.stdout, sys.stdout.isatty())
-    chunks = source if record is None else live_audio.recorded(source, record, rate)
+    chunks = source if record is None else live_audio.Recorded(source, record, rate)
     live_audio.run_live(recognizer, chunks, emit)
     if source.overflows:
         typer.echo(f"asr: warning: {source.overflows} input overflows: audio was dropped", err=True)

@@ -13,6 +13,7 @@ not depend on what was decoded before.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,9 +63,18 @@ def adapted_log_probs(
     weights = tuned_weights(model, [feats], blank_id, options)
     with torch.no_grad():
         log_probs, out_lens = functional_call(
-            model, weights, (feats[None], torch.tensor([len(feats)]))
+            private_copy(model), weights, (feats[None], torch.tensor([len(feats)]))
         )
     return log_probs[0, : int(out_lens[0])]
+
+
+def private_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `model`'s modules that shares its parameter and buffer tensors (no memory
+    for weights). functional_call swaps the weights it is given into the very modules it
+    runs, for the length of the call: run on `model` itself, a thread decoding with it
+    meanwhile would decode with half-tuned weights."""
+    shared = {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
+    return copy.deepcopy(model, shared)
 
 
 def adapted_model(
@@ -79,7 +89,7 @@ def adapted_model(
     next ones, with any search (`asr adapt`, `--adapt-speaker`). `on_step(n)` hears after
     each of the steps (a progress bar: minutes of audio take a minute or more)."""
     tuned = copy.deepcopy(model)
-    weights = tuned_weights(model, feats, blank_id, options, on_step=on_step)
+    weights = tuned_weights(tuned, feats, blank_id, options, on_step=on_step)
     tuned.load_state_dict(weights, strict=False)
     return tuned.eval()
 
@@ -94,7 +104,8 @@ def tuned_weights(
 ) -> dict[str, torch.Tensor]:
     """`model`'s parameters after `options.steps` Adam steps on the mean adaptation loss of
     the utterances `feats`. Each step's gradient is summed over padded batches of at most
-    `batch_frames` frames, so it is the whole set's gradient in bounded memory."""
+    `batch_frames` frames, so it is the whole set's gradient in bounded memory. `model` is
+    left alone, even during the call (the steps run on a `private_copy`)."""
     feats = [f for f in feats if len(f)]
     with torch.inference_mode(False), torch.enable_grad():
         weights = {
@@ -103,6 +114,7 @@ def tuned_weights(
         if not feats:
             return {name: w.detach() for name, w in weights.items()}
         optimizer = torch.optim.Adam(weights.values(), lr=options.lr)
+        runner = private_copy(model)
         # ordinary tensors even if made under inference mode
         order, lengths = list(range(len(feats))), [len(f) for f in feats]
         batches = [[feats[i].clone() for i in batch]
@@ -112,7 +124,7 @@ def tuned_weights(
             for batch in batches:
                 lens = torch.tensor([len(f) for f in batch])
                 padded = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)
-                log_probs, out_lens = functional_call(model, weights, (padded, lens))
+                log_probs, out_lens = functional_call(runner, weights, (padded, lens))
                 losses = [adaptation_loss(log_probs[row, :n], blank_id, options)
                           for row, n in enumerate(out_lens.tolist()) if n]  # fmt: skip
                 if losses:

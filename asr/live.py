@@ -1,13 +1,16 @@
 """Live transcription: an audio source feeds a streaming Recognizer, events come out as words do.
 
-Sources yield float32 mono chunks at the model's rate. The microphone's PortAudio callback
+Sources yield float32 mono chunks at the model's rate; one may also have `rest()`, the
+audio it still holds once its input has ended. The microphone's PortAudio callback
 only copies into a queue (decoding there would make PortAudio drop audio); the caller's
 thread decodes. A device that cannot record at the model's rate records at its own and is
-resampled on the fly with soxr's streaming resampler, so chunk edges leave no artefacts.
+resampled on the fly with soxr's streaming resampler, so chunk edges leave no artefacts
+(its `rest()` is the resampler's flushed tail).
 """
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -18,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from asr.decoding import Hypothesis
-from asr.errors import AsrError
+from asr.errors import AsrError, os_reason
+from asr.outputs import output_file
 
 STALL_S = 5.0  # a microphone that delivers nothing for this long has stopped
 
@@ -51,8 +55,10 @@ class FileSource:
                  loader: Callable | None = None):  # fmt: skip
         if loader is None:
             from asr.audio import load_audio as loader  # torch's resampler, like transcribe
+        if not (math.isfinite(speed) and speed >= 0):
+            raise ValueError(f"speed must be a finite number >= 0, not {speed}")
+        self.chunk = chunk_samples(rate, chunk_ms)
         self.wave = np.asarray(loader(path, rate), dtype=np.float32)
-        self.chunk = max(1, round(rate * chunk_ms / 1000))
         self.rate, self.speed, self.overflows = rate, speed, 0
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -63,6 +69,13 @@ class FileSource:
                 due = start + (offset + len(piece)) / self.rate / self.speed
                 time.sleep(max(0.0, due - time.monotonic()))
             yield piece
+
+
+def chunk_samples(rate: int, chunk_ms: float) -> int:
+    """Samples per chunk of `chunk_ms` (at least one); ValueError unless it is finite and > 0."""
+    if not (math.isfinite(chunk_ms) and chunk_ms > 0):
+        raise ValueError(f"chunk_ms must be a finite number > 0, not {chunk_ms}")
+    return max(1, round(rate * chunk_ms / 1000))
 
 
 def _sounddevice():
@@ -81,6 +94,7 @@ class MicrophoneSource:
     """Records from an input device through sounddevice, counting overflows instead of failing."""
 
     def __init__(self, device: str | int | None, rate: int, chunk_ms: float):
+        chunk_samples(rate, chunk_ms)  # a bad chunk size before the device is touched
         sd = _sounddevice()
         where = f"input device {device if device is not None else '(default)'}"
         try:
@@ -105,7 +119,7 @@ class MicrophoneSource:
                 channels=1,
                 dtype="float32",
                 samplerate=self.device_rate,
-                blocksize=max(1, round(self.device_rate * chunk_ms / 1000)),
+                blocksize=chunk_samples(self.device_rate, chunk_ms),
                 callback=self._callback,
             )
         except (ValueError, sd.PortAudioError) as err:
@@ -131,6 +145,13 @@ class MicrophoneSource:
         finally:
             self.close()
 
+    def rest(self) -> np.ndarray:
+        """Once input has ended: the resampler's last samples (its filter's delay, up to
+        ~29 ms from an 8 kHz device), which only a flush gives up. Call it once."""
+        if self.resampler is None:
+            return np.zeros(0, dtype=np.float32)
+        return self.resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
     def close(self, wait_s: float = 2.0) -> None:
         """Abort, not stop: stopping a capture stream through ALSA's PulseAudio plugin can
         wait forever on a microphone that keeps delivering. And never wait more than
@@ -145,16 +166,46 @@ class MicrophoneSource:
         closer.join(wait_s)
 
 
-def recorded(source, path: str | Path, rate: int) -> Iterator[np.ndarray]:
-    """Pass chunks through while writing them to `path` (32-bit float WAV: bit-exact, so
-    `asr transcribe` of the recording reproduces what live decoding heard)."""
-    import soundfile as sf
+class Recorded:
+    """A source whose chunks (and rest) are also written to `path`, a WAV whatever its
+    suffix (32-bit float: bit-exact, so `asr transcribe` of the recording reproduces what
+    live decoding heard). The file is checked and opened here, before any audio."""
 
-    with sf.SoundFile(str(path), "w", samplerate=rate, channels=1, subtype="FLOAT") as out:
-        for chunk in source:
-            out.write(np.asarray(chunk, dtype=np.float32))
-            out.flush()  # a Ctrl-C or a crash still leaves a playable file
+    def __init__(self, source, path: str | Path, rate: int):
+        import soundfile as sf
+
+        self.source, self.path, self.failed = source, str(path), False
+        output_file(path)
+        try:
+            self.out = sf.SoundFile(
+                self.path, "w", samplerate=rate, channels=1, format="WAV", subtype="FLOAT"
+            )
+        except OSError as err:
+            raise AsrError(self.path, os_reason(err)) from None
+        except (RuntimeError, ValueError, TypeError) as err:  # LibsndfileError: RuntimeError
+            raise AsrError(self.path, f"cannot write it ({err})") from None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for chunk in self.source:
+            self.write(chunk)
             yield chunk
+
+    def rest(self) -> np.ndarray:
+        """The source's rest, written too; the recording is then complete and closed."""
+        rest = getattr(self.source, "rest", None)
+        tail = rest() if rest is not None else np.zeros(0, dtype=np.float32)
+        if not self.failed:  # after a failed write the stream's last words still count
+            self.write(tail)
+            self.out.close()
+        return tail
+
+    def write(self, chunk) -> None:
+        try:
+            self.out.write(np.asarray(chunk, dtype=np.float32))
+            self.out.flush()  # a Ctrl-C or a crash still leaves a playable file
+        except (OSError, RuntimeError) as err:  # a full disk, say
+            self.failed = True
+            raise AsrError(self.path, f"cannot write it ({err})") from None
 
 
 class Captioner:
@@ -173,8 +224,10 @@ class Captioner:
         self.stream.accept_waveform(samples)
         return self.decode()
 
-    def finish(self) -> list[Event]:
-        """No more audio: flush the words heard so far as a final."""
+    def finish(self, samples=None) -> list[Event]:
+        """No more audio after `samples` (if any): flush the words heard so far as a final."""
+        if samples is not None and len(samples):
+            self.stream.accept_waveform(samples)
         self.stream.input_finished()
         return self.decode()
 
@@ -192,22 +245,29 @@ class Captioner:
 def run_live(recognizer, source, emit: Callable[[Event], None]) -> None:
     """Decode `source` chunk by chunk, emitting each changed partial and every final.
 
-    Ctrl-C ends the input: the words heard so far are flushed as a final, not lost.
+    Ctrl-C ends the input: the words heard so far are flushed as a final, not lost; so does
+    a source's AsrError (a microphone that stopped delivering), raised after the flush.
     """
     captioner = Captioner(recognizer)
     chunks = iter(source)
+    failed = None
     try:
         for chunk in chunks:
             for event in captioner.accept(chunk):
                 emit(event)
     except KeyboardInterrupt:
         pass
+    except AsrError as err:
+        failed = err
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:  # release the microphone now, not at garbage collection
             close()
-    for event in captioner.finish():
+    rest = getattr(source, "rest", None)
+    for event in captioner.finish(rest() if rest is not None else None):
         emit(event)
+    if failed is not None:
+        raise failed
 
 
 DIM_BELOW = 0.5  # word confidence under which a terminal shows the word dimmed: calibrated

@@ -9,6 +9,7 @@ torch path uses.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +19,7 @@ from asr.audio_file import is_silent, read_mono
 from asr.beam import BeamOptions, HoldsASearch
 from asr.confidence import Calibration, scored_decode
 from asr.decoding import Hypothesis, silence_alternatives
-from asr.errors import AsrError
+from asr.errors import AsrError, os_reason
 from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
@@ -59,8 +60,43 @@ def exported_lm(path) -> Path | None:
     location = export_location(path)
     if location is None:
         return None
-    meta = json.loads((location[0] / "model.json").read_text())
-    return location[0] / meta["lm"] if meta.get("lm") else None
+    meta = read_export_meta(location[0])
+    lm = meta.get("lm")
+    if lm is not None and not isinstance(lm, str):
+        raise AsrError(str(location[0] / "model.json"), f'"lm" is {lm!r}, not a file name')
+    return location[0] / lm if lm else None
+
+
+def read_export_meta(folder: Path) -> dict:
+    """An export folder's model.json, checked to be a JSON object of this format holding
+    what every reader needs ("config", "tokenizer"); an AsrError naming the file otherwise."""
+    path = folder / "model.json"
+    if not path.exists():
+        raise AsrError(str(folder), "not an exported model folder (no model.json)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise AsrError(str(path), os_reason(err)) from None
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
+        raise AsrError(str(path), f"not valid JSON ({err}); export the model again") from None
+    if not isinstance(meta, dict):
+        raise AsrError(str(path), "not a JSON object; export the model again")
+    if meta.get("format") != FORMAT:
+        raise AsrError(str(path), f"unknown format {meta.get('format')!r}")
+    missing = [key for key in ("config", "tokenizer") if not isinstance(meta.get(key), dict)]
+    if missing:
+        raise AsrError(str(path), f"no {' or '.join(missing)} in it; export the model again")
+    return meta
+
+
+@contextmanager
+def header_fields(path: Path):
+    """A field of model.json missing or of the wrong type, while it is read: an AsrError."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        reason = f"bad export header ({type(err).__name__}: {err}); export the model again"
+        raise AsrError(str(path), reason) from None
 
 
 def load_audio_np(path: str | Path, rate: int) -> np.ndarray:
@@ -74,6 +110,15 @@ def resample_np(wave: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
     if file_rate != rate:
         wave = soxr.resample(wave, file_rate, rate, quality="HQ")
     return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def _load_errors() -> tuple[type[Exception], ...]:
+    """What onnxruntime raises for a graph file it cannot load (each subclasses Exception)."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+    names = ("Fail", "InvalidProtobuf", "InvalidGraph", "InvalidArgument", "NoSuchFile",
+             "NotImplemented", "RuntimeException")  # fmt: skip
+    return tuple(getattr(state, name) for name in names if hasattr(state, name))
 
 
 class OnnxTranscriber(HoldsASearch):
@@ -92,25 +137,22 @@ class OnnxTranscriber(HoldsASearch):
             raise ValueError("alternatives need a beam search")
         folder, int8_named = export_location(folder) or (Path(folder), False)
         self.folder, self.int8 = folder, int8 or int8_named
-        meta_path = folder / "model.json"
-        if not meta_path.exists():
-            raise AsrError(str(folder), "not an exported model folder (no model.json)")
-        self.meta = json.loads(meta_path.read_text())
-        if self.meta.get("format") != FORMAT:
-            raise AsrError(str(meta_path), f"unknown format {self.meta.get('format')!r}")
-
+        self.meta = read_export_meta(folder)
+        self.meta_path = folder / "model.json"
+        with header_fields(self.meta_path):
+            features = self.meta["config"]["features"]
+            self.sample_rate = int(features["sample_rate"])
+            self.win_length = round(features["sample_rate"] * features["win_ms"] / 1000)
+            self.hop = round(features["sample_rate"] * features["hop_ms"] / 1000)
+            self.frame_seconds = self.meta["subsampling"] * self.hop / self.sample_rate
+            self.mean = np.asarray(self.meta["stats"]["mean"], dtype=np.float32)
+            self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
+            self.min_frames = int(self.meta["min_frames"])
+            self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
+            self.calibration = Calibration.from_info(self.meta.get("info", {}))
+        self.settings = SimpleNamespace(sample_rate=self.sample_rate)  # what asr eval reads
         self.features = self._session(folder / "features.onnx", threads)
         self.model = self._session(self._weights("model"), threads)
-        features = self.meta["config"]["features"]
-        self.sample_rate = features["sample_rate"]
-        self.settings = SimpleNamespace(sample_rate=self.sample_rate)  # what asr eval reads
-        self.win_length = round(features["sample_rate"] * features["win_ms"] / 1000)
-        self.hop = round(features["sample_rate"] * features["hop_ms"] / 1000)
-        self.frame_seconds = self.meta["subsampling"] * self.hop / self.sample_rate
-        self.mean = np.asarray(self.meta["stats"]["mean"], dtype=np.float32)
-        self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
-        self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
-        self.calibration = Calibration.from_info(self.meta.get("info", {}))
         self.beam_options = beam.for_model(self.meta.get("info", {})) if beam else None
         self.alternatives = alternatives
         self.beam = self.new_beam_decoder()
@@ -131,7 +173,13 @@ class OnnxTranscriber(HoldsASearch):
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except _load_errors() as err:  # a truncated or damaged graph file
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            reason = (first.rpartition("failed:")[2] or first).strip(" .")  # not "Load ... PATH"
+            why = f"cannot load it ({reason}); export the model again"
+            raise AsrError(str(path), why) from None
 
     def log_probs(self, wave: np.ndarray) -> np.ndarray:
         """(N,) float32 -> (T', V) CTC log-probabilities."""
@@ -141,8 +189,8 @@ class OnnxTranscriber(HoldsASearch):
         feats = (feats - self.mean) / self.std
         frames = feats.shape[0]
         out_frames = encoder_frames(frames)
-        if frames < self.meta["min_frames"]:
-            feats = np.pad(feats, ((0, self.meta["min_frames"] - frames), (0, 0)))
+        if frames < self.min_frames:
+            feats = np.pad(feats, ((0, self.min_frames - frames), (0, 0)))
         log_probs = self.model.run(None, {"feats": feats[None].astype(np.float32)})[0][0]
         return log_probs[:out_frames]
 
@@ -186,7 +234,8 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
     ):
         super().__init__(folder, int8, threads, beam, alternatives)
         if not self.meta.get("streaming"):
-            encoder = self.meta["config"]["model"]["encoder"]
+            with header_fields(self.meta_path):
+                encoder = self.meta["config"]["model"]["encoder"]
             reason = ("cannot stream: it reads the future; export a causal encoder (gru, mamba)"
                       if encoder == "blstm" else "this export has no streaming step (exports "
                       "before 2026-11-27 had none for mamba); export the model again")  # fmt: skip
@@ -194,14 +243,16 @@ class OnnxRecognizer(OnnxTranscriber, StreamDecoder):
         self.frontend = self._session(self.folder / "frontend.onnx", threads)
         self.encoder_step = self._session(self._weights("step"), threads)
         self.rules = rules
-        self.n_mels = self.meta["config"]["features"]["n_mels"]
+        with header_fields(self.meta_path):
+            self.n_mels = int(self.meta["config"]["features"]["n_mels"])
+            self.state_shape = tuple(int(n) for n in self.meta["state_shape"])
 
     def init_state(self) -> tuple:
         """(samples not yet framed, normalized frames the front end has not used, encoder)."""
         return (
             np.zeros(0, dtype=np.float32),
             np.zeros((0, self.n_mels), dtype=np.float32),
-            np.zeros(self.meta["state_shape"], dtype=np.float32),
+            np.zeros(self.state_shape, dtype=np.float32),
         )
 
     def step(self, samples, state: tuple):

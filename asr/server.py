@@ -3,16 +3,19 @@
   GET  /            a page that streams the browser's microphone and shows live captions
   POST /transcribe  body = an audio file (WAV/FLAC/OGG) -> {"text", "words"}
   WS   /ws          binary frames of 16-bit little-endian mono PCM at the model's rate
-                    (or at ?rate=N, resampled here) -> JSON events, the same as
-                    `asr live --json`: {"type": "partial"|"final", "text", "start", "end", "words"}
+                    (or at ?rate=N Hz, MIN_RATE to MAX_RATE, resampled here) -> JSON events,
+                    the same as `asr live --json`:
+                    {"type": "partial"|"final", "text", "start", "end", "words"}
 
 One Recognizer (the model) is shared; each connection gets its own Stream (all its state,
 with beam search its own search over the one loaded LM: `BeamDecoder.fork`), and so does
 each file upload, so uploads decode side by side. Decoding runs in worker threads so the
 event loop keeps serving. Limits: max connections
-(extra ones are closed with 1013 "try again later"), max message size (1009), idle timeout
-(1000 after that many seconds without audio); a malformed frame gets an error event and
-close code 1003. Nothing a client sends can take the server down.
+(extra ones are accepted, then closed with 1013 "server busy": try again later), max message
+size (1009), idle timeout (1000 after that many seconds without audio), max upload size (413,
+read no further than the limit); a malformed frame or a bad ?rate= gets an error event and
+close code 1003, an upload at a sample rate out of range a 400. Nothing a client sends can
+take the server down.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ if TYPE_CHECKING:  # an exported model serves without torch
 
 PAGE = Path(__file__).parent / "web" / "index.html"
 
+# Client sample rates accepted (?rate=, an upload's header). Speech is recorded at 8 kHz
+# (telephone) and up, and audio interfaces record at up to 192 kHz: a rate outside is a
+# mistake, and a tiny one is harmful: at 1 Hz each sample would become 16,000 after
+# resampling, and one 1 MiB frame 8 billion samples.
+MIN_RATE, MAX_RATE = 4000, 192000
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -61,11 +70,11 @@ def build_app(recognizer: Recognizer | OnnxRecognizer, limits: Limits = Limits()
         return HTMLResponse(PAGE.read_text(encoding="utf-8"))
 
     async def transcribe(request: Request):
-        body = await request.body()
+        body = await _read_upload(request, limits.max_upload_bytes)
+        if body is None:
+            return JSONResponse({"error": "file too large"}, status_code=413)
         if not body:
             return JSONResponse({"error": "empty body: send an audio file"}, status_code=400)
-        if len(body) > limits.max_upload_bytes:
-            return JSONResponse({"error": "file too large"}, status_code=413)
         try:
             wave = await asyncio.to_thread(_decode_upload, body, rate, recognizer)
             hyp = await asyncio.to_thread(transcribe_upload, wave)
@@ -77,13 +86,24 @@ def build_app(recognizer: Recognizer | OnnxRecognizer, limits: Limits = Limits()
         return JSONResponse(answer)
 
     async def captions(ws: WebSocket):
+        # Accept first: a close before accept() is an HTTP 403 from uvicorn, not the 1013
+        # that tells a client to come back later. A client gone before the accept never
+        # takes a slot.
+        try:
+            await ws.accept()
+        except (WebSocketDisconnect, RuntimeError, OSError):  # Starlette: RuntimeError
+            return
         if active["connections"] >= limits.max_connections:
             await ws.close(code=1013, reason="server busy")
             return
         active["connections"] += 1
-        await ws.accept()
         try:
-            await _serve_stream(ws, recognizer, limits, _client_rate(ws, rate))
+            client_rate = _client_rate(ws.query_params.get("rate"), rate)
+            if client_rate is None:
+                await _reject(ws, f"?rate= must be a whole number of Hz from {MIN_RATE} to "
+                              f"{MAX_RATE}, not {ws.query_params.get('rate')!r}")  # fmt: skip
+                return
+            await _serve_stream(ws, recognizer, limits, client_rate)
         except WebSocketDisconnect:
             pass
         finally:
@@ -121,11 +141,32 @@ def serve(app: Starlette, sock: socket.socket) -> None:
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
-def _client_rate(ws: WebSocket, default: int) -> int:
-    try:
-        return int(ws.query_params.get("rate", default))
-    except ValueError:
+def _client_rate(value: str | None, default: int) -> int | None:
+    """?rate='s value -> the client's sample rate (`default` when not given); None unless it
+    is a whole number from MIN_RATE to MAX_RATE."""
+    if value is None:
         return default
+    number = _whole_number(value)
+    return number if number is not None and MIN_RATE <= number <= MAX_RATE else None
+
+
+def _whole_number(text: str) -> int | None:
+    """'16000' -> 16000; None for anything else ('abc', '-1', '1e4', 5,000 digits)."""
+    return int(text) if text.isdecimal() and len(text) <= 18 else None
+
+
+async def _read_upload(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None once it is over `limit` bytes: refused on its declared
+    Content-Length at once, else reading stops at the limit, never holding more."""
+    declared = _whole_number(request.headers.get("content-length", ""))
+    if declared is not None and declared > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def _decode_upload(body: bytes, rate: int, recognizer):
@@ -134,6 +175,8 @@ def _decode_upload(body: bytes, rate: int, recognizer):
     from asr.audio_file import decode_mono
 
     data, file_rate = decode_mono(io.BytesIO(body), "upload")
+    if not MIN_RATE <= file_rate <= MAX_RATE:
+        raise AsrError("upload", f"sample rate {file_rate} Hz: expected {MIN_RATE} to {MAX_RATE}")
     if isinstance(recognizer, OnnxRecognizer):
         return resample_np(data, file_rate, rate)
     import torch
@@ -157,18 +200,24 @@ async def _serve_stream(
         for event in events:
             await ws.send_text(json.dumps(event.to_dict()))
 
+    def rest() -> np.ndarray:
+        """What the resampler still holds at the end of input (its filter's delay)."""
+        if resampler is None:
+            return np.zeros(0, dtype=np.float32)
+        return resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
     while True:
         try:
             message = await asyncio.wait_for(ws.receive(), timeout=limits.idle_timeout_s)
-        except TimeoutError:
-            await _finish(ws, captioner, send, 1000, "idle timeout")
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
+            await _finish(ws, captioner, send, rest(), 1000, "idle timeout")
             return
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("bytes")
         if data is None:  # a text frame: only {"type": "end"} is understood
             if _is_end(message.get("text")):
-                await _finish(ws, captioner, send, 1000, "end of stream")
+                await _finish(ws, captioner, send, rest(), 1000, "end of stream")
                 return
             await _reject(ws, 'expected binary PCM frames or {"type": "end"}')
             return
@@ -189,13 +238,13 @@ async def _serve_stream(
 def _is_end(text: str | None) -> bool:
     try:
         return json.loads(text or "").get("type") == "end"
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # '[' * 100000 nests too deep
         return False
 
 
-async def _finish(ws, captioner: Captioner, send, code: int, reason: str) -> None:
-    """Flush the last words as a final, then close."""
-    await send(await asyncio.to_thread(captioner.finish))
+async def _finish(ws, captioner: Captioner, send, tail: np.ndarray, code: int, reason: str):
+    """Decode `tail`, the last audio, flush the last words as a final, then close."""
+    await send(await asyncio.to_thread(captioner.finish, tail))
     await ws.close(code=code, reason=reason)
 
 

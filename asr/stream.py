@@ -13,6 +13,7 @@ import numpy as np
 
 from asr.confidence import Calibration, frame_confidence, word_confidences
 from asr.decoding import Hypothesis, best_of, collapse_path, words_from_tokens
+from asr.segment import WHOLE_SECONDS
 from asr.text import Tokenizer
 
 
@@ -30,6 +31,14 @@ class EndpointRules:
 
 
 DEFAULT_RULES = EndpointRules()
+
+# A beam search holds every frame it has searched until its utterance ends, and an utterance
+# ends only at an endpoint, which needs a word: over silence or low noise it would grow
+# without bound (~4 MB and 0.4 ms per chunk more each minute with the bundled LM). So a
+# search with no greedy token in it is ended after this long: quietly if it found nothing,
+# as a final if it did. Offline decoding searches recordings up to WHOLE_SECONDS in one piece
+# (longer ones in pieces of at most 10 s), so a stream of audio it searches whole is never cut.
+QUIET_SEARCH_S = WHOLE_SECONDS
 
 
 @dataclass
@@ -71,6 +80,12 @@ class Stream:
     def seconds(self) -> float:
         """Audio decoded so far, in whole encoder frames."""
         return self.decoded_frames * self.frame_seconds
+
+    @property
+    def has_words(self) -> bool:
+        """Whether the current utterance has something to finalize: greedy tokens, or words
+        only the beam search found (letters a little under the blank on every frame)."""
+        return bool(self.tokens) or (self.beam is not None and bool(self.beam.partial().text))
 
     @property
     def partial(self) -> Hypothesis:
@@ -152,7 +167,7 @@ class StreamDecoder:
             stream.audio = []
             log_probs, stream.state = self.step(samples, stream.state)
             finals = self.search(stream, log_probs)
-        if stream.finished and stream.tokens:
+        if stream.finished and stream.has_words:
             finals.append(stream.end_utterance())
         return finals
 
@@ -160,24 +175,34 @@ class StreamDecoder:
         """log_probs: (T', V) of the stream's next frames -> the utterances that ended in them.
 
         Greedy CTC, checking the endpoint rules after every frame, so where chunks fall does
-        not move an endpoint.
+        not move an endpoint. A beam search without a greedy token for QUIET_SEARCH_S is
+        ended (see there), at a frame chunks do not move either.
         """
         best = log_probs.argmax(-1).tolist()  # torch or numpy
         blank = self.tokenizer.blank_id
         emitted = dict(collapse_path(best, blank, stream.last_token, stream.decoded_frames))
         stream.add_confidence(log_probs)
         finals, fed, first = [], 0, stream.decoded_frames
+        quiet_frames = round(QUIET_SEARCH_S / self.frame_seconds)
         for frame, token in enumerate(best, start=first):
             if frame in emitted:
                 stream.tokens.append((frame, token))
             if token != blank:
                 stream.last_speech = frame
-            if stream.tokens and self._endpoint(stream, frame):
-                if stream.beam is not None:  # the beam sees exactly this utterance's frames
-                    stream.beam.step(log_probs[fed : frame + 1 - first])
-                    fed = frame + 1 - first
-                stream.decoded_frames = frame + 1
+            endpoint = bool(stream.tokens) and self._endpoint(stream, frame)
+            quiet = (stream.beam is not None and not stream.tokens
+                     and frame + 1 - stream.beam_start >= quiet_frames)  # fmt: skip
+            if not (endpoint or quiet):
+                continue
+            if stream.beam is not None:  # the beam sees exactly this utterance's frames
+                stream.beam.step(log_probs[fed : frame + 1 - first])
+                fed = frame + 1 - first
+            stream.decoded_frames = frame + 1
+            if endpoint or stream.has_words:
                 finals.append(stream.end_utterance())
+            else:  # nothing found: start the search again, no final
+                stream.beam.begin()
+                stream.beam_start = stream.decoded_frames
         if stream.beam is not None:
             stream.beam.step(log_probs[fed:])
         stream.decoded_frames = first + len(best)

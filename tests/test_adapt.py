@@ -52,6 +52,27 @@ def test_tuning_lowers_the_objective_and_leaves_the_model_untouched(bundled, sam
         torch.testing.assert_close(value, before[name], atol=0, rtol=0)
 
 
+def test_tuning_never_swaps_weights_into_the_shared_model(bundled, sample_feats):
+    """functional_call puts the weights it is given into the modules it runs: on the shared
+    model, a thread decoding with it meanwhile would use half-tuned weights."""
+    from asr.adapt import adapted_model
+
+    feats, _ = sample_feats
+    head, stored = bundled.model.head, bundled.model.head.weight
+    runs = []  # (the shared model's own head?, with its stored weight?) per forward pass
+    hook = head.register_forward_hook(
+        lambda module, args, out: runs.append((module is head, module.weight is stored))
+    )
+    try:
+        adapted_log_probs(bundled.model, feats, bundled.tokenizer.blank_id, FEW_STEPS)
+        tuned = adapted_model(bundled.model, [feats], bundled.tokenizer.blank_id, FEW_STEPS)
+    finally:
+        hook.remove()
+    assert len(runs) == 2 * FEW_STEPS.steps + 1  # every pass ran, and on a copy
+    assert (True, False) not in runs
+    assert head.weight is stored and tuned.head.weight is not stored
+
+
 def test_no_steps_decode_the_stored_weights(bundled, sample_feats):
     feats, stored = sample_feats
     same = adapted_log_probs(bundled.model, feats, 0, AdaptOptions(steps=0))

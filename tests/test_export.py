@@ -110,6 +110,56 @@ def test_an_int8_export_without_its_step_says_to_export_again(exported, tmp_path
     OnnxRecognizer(old)  # the fp32 folder still streams
 
 
+def damage_json(text: str):
+    return lambda folder: (folder / "model.json").write_text(text)
+
+
+def drop_hop_ms(folder):
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["config"]["features"]["hop_ms"]
+    (folder / "model.json").write_text(json.dumps(meta))
+
+
+def truncate_features(folder):
+    graph = folder / "features.onnx"
+    graph.write_bytes(graph.read_bytes()[:1000])
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (damage_json("{not json"), "model.json: not valid JSON (Expecting property name"),
+        (damage_json('{"format": "asr-onnx/1"}'), "model.json: no config or tokenizer in it"),
+        (damage_json("[" * 100_000), "model.json: not valid JSON"),
+        (drop_hop_ms, "model.json: bad export header (KeyError: 'hop_ms')"),
+        (truncate_features, "features.onnx: cannot load it (Protobuf parsing failed)"),
+    ],
+)
+def test_a_damaged_export_folder_is_one_line(exported, tmp_path, damage, message):
+    import shutil
+
+    from test_cli import run
+
+    from asr.onnx_runtime import OnnxTranscriber, exported_lm
+
+    tmp, _, transcriber = exported
+    folder = shutil.copytree(tmp / "onnx", tmp_path / "damaged")
+    damage(folder)
+    with pytest.raises(AsrError) as refused:
+        OnnxTranscriber(folder)
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    if "model.json: no" in message or "JSON" in message:  # what every reader of it checks
+        with pytest.raises(AsrError, match="model.json: "):
+            exported_lm(folder)
+    if transcriber.loaded.model.causal:
+        wav = tmp_path / "a.wav"
+        sf.write(str(wav), noise(4000, seed=1).numpy(), 16000)
+        result = run("live", "--model", folder, "--input", wav, "--speed", "0")
+        assert result.exit_code == 1
+        assert result.stderr.startswith("asr: error: ") and message in result.stderr
+        assert result.stderr.count("\n") == 1
+
+
 @pytest.mark.parametrize("n", [300, 1500, 16000, 40037])
 def test_onnx_runtime_gives_the_torch_log_probs_and_tokens(exported, n):
     from asr.onnx_runtime import OnnxTranscriber

@@ -179,3 +179,87 @@ def test_a_terminal_shows_unsure_words_dimmed_and_a_pipe_gets_plain_text():
     TextPrinter(pipe, False)(final)
     assert tty.getvalue() == "\r\033[Ksure \033[2mmaybe\033[22m\n"
     assert pipe.getvalue() == "sure maybe\n"
+
+
+def test_a_stalled_microphone_still_flushes_the_words_heard_so_far(rec):
+    """The source's "no audio for 5 s" error comes after the last words' final, not instead."""
+    from asr.errors import AsrError
+
+    wave = noise(16000, seed=5).numpy()
+
+    def stalling():
+        yield from np.split(wave, 4)
+        raise AsrError("input device 1 (mic)", "no audio for 5 s")
+
+    events = []
+    with pytest.raises(AsrError, match="no audio for 5 s"):
+        run_live(rec, stalling(), events.append)
+    assert events[-1].type == "final"
+    assert events[-1].hypothesis == rec.transcribe_wave(torch.from_numpy(wave))
+
+
+class FakeInputStream:
+    def start(self):
+        pass
+
+    def abort(self, ignore_errors=True):
+        pass
+
+    def close(self, ignore_errors=True):
+        pass
+
+
+def test_a_resampled_microphone_is_decoded_and_recorded_to_its_last_sample(
+    rec, tmp_path, monkeypatch
+):
+    """A 48 kHz device: the resampler's tail is flushed into the decoding and the recording
+    (a WAV whatever the name), and the recording transcribes to what was heard live."""
+    import queue
+
+    import soxr
+
+    from asr import live
+    from asr.errors import AsrError
+
+    monkeypatch.setattr(live, "STALL_S", 0.05)  # the fake device stops after its blocks
+    mic = object.__new__(live.MicrophoneSource)
+    mic.stream, mic.queue, mic.where = FakeInputStream(), queue.Queue(), "input device fake"
+    mic.resampler = soxr.ResampleStream(48000, 16000, 1, dtype="float32")
+    device_audio = noise(48000, seed=6).numpy()
+    for block in np.split(device_audio, 10):
+        mic.queue.put(block)
+    path = tmp_path / "new" / "heard.rec"  # a missing folder, a suffix soundfile cannot guess
+    events = []
+    with pytest.raises(AsrError, match="no audio"):
+        run_live(rec, live.Recorded(mic, path, 16000), events.append)
+    info = sf.info(str(path))
+    assert info.format == "WAV" and info.subtype == "FLOAT"
+    assert info.frames == len(soxr.resample(device_audio, 48000, 16000)) == 16000
+    heard = sf.read(str(path), dtype="float32")[0]
+    assert events[-1].type == "final"
+    assert events[-1].hypothesis == rec.transcribe_wave(torch.from_numpy(heard))
+
+
+def test_cli_refuses_bad_numbers_and_record_paths_in_one_line(tmp_path):
+    from test_cli import run
+
+    (tmp_path / "file").write_text("")
+    for args, message in [
+        (["--chunk-ms", "inf"], "--chunk-ms: must be a finite number, not inf"),
+        (["--speed", "-1"], "--speed: must be 0 or more, not -1"),
+        (["--speed", "nan"], "--speed: must be 0 or more, not nan"),
+        (["--record", str(tmp_path)], f"{tmp_path}: is a folder"),
+        (["--record", str(tmp_path / "file" / "r.wav")], f"{tmp_path / 'file' / 'r.wav'}: "),
+    ]:
+        result = run("live", "--model", tmp_path / "never-read.safetensors", *args)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"asr: error: {message}"), result.stderr
+        assert result.stderr.count("\n") == 1
+
+
+def test_file_source_refuses_chunks_it_cannot_count(noise_file):
+    for chunk_ms in (0, -5, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="chunk_ms"):
+            FileSource(noise_file, 16000, chunk_ms=chunk_ms, speed=0)
+    with pytest.raises(ValueError, match="speed"):
+        FileSource(noise_file, 16000, chunk_ms=100, speed=-1)

@@ -64,13 +64,141 @@ def test_http_transcribe_matches_offline(rec, tmp_path):
 
 def test_bad_frames_get_an_error_and_a_close(rec):
     client = TestClient(build_app(rec, Limits(max_message_bytes=1000)))
-    for frame, code in [(b"\x00" * 3, 1003), (b"\x00" * 2000, 1009), ("hello", 1003)]:
+    frames = [(b"\x00" * 3, 1003), (b"\x00" * 2000, 1009), ("hello", 1003),
+              ("[" * 100_000, 1003)]  # nested past Python's recursion limit  # fmt: skip
+    for frame, code in frames:
         with client.websocket_connect("/ws") as ws:
             ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_text(frame)
             assert json.loads(ws.receive_text())["type"] == "error"
             with pytest.raises(WebSocketDisconnect) as closed:
                 ws.receive_text()
             assert closed.value.code == code
+
+
+BAD_RATES = ["0", "-8000", "abc", "1", "3999", "192001", "16000.0", "9" * 5000]
+
+
+@pytest.mark.parametrize("rate", BAD_RATES, ids=lambda rate: rate[:8])
+def test_a_bad_sample_rate_gets_an_error_and_a_close(rec, rate):
+    with TestClient(build_app(rec)).websocket_connect(f"/ws?rate={rate}") as ws:
+        ws.send_text(json.dumps({"type": "end"}))  # else a server that took it would wait
+        event = json.loads(ws.receive_text())
+        assert event["type"] == "error" and "4000 to 192000" in event["message"]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+        assert closed.value.code == 1003
+
+
+def test_an_upload_at_a_silly_sample_rate_is_refused(rec, tmp_path):
+    """A 1 Hz header would make 16,000 samples of each one."""
+    path = tmp_path / "one_hz.wav"
+    sf.write(str(path), noise(2000, seed=1).numpy(), 1)
+    response = TestClient(build_app(rec)).post("/transcribe", content=path.read_bytes())
+    assert response.status_code == 400
+    assert response.json()["error"] == "sample rate 1 Hz: expected 4000 to 192000"
+
+
+def test_resampled_audio_is_decoded_to_its_last_sample(rec, monkeypatch):
+    """At ?rate=8000 the resampler's tail (its filter's delay) is flushed at the end."""
+    import soxr
+
+    from asr.live import Captioner
+
+    heard = []
+    accept, finish = Captioner.accept, Captioner.finish
+
+    def counting_accept(self, samples):
+        heard.append(len(samples))
+        return accept(self, samples)
+
+    def counting_finish(self, samples=None):
+        heard.append(0 if samples is None else len(samples))
+        return finish(self, samples)
+
+    monkeypatch.setattr(Captioner, "accept", counting_accept)
+    monkeypatch.setattr(Captioner, "finish", counting_finish)
+    wave = np.frombuffer(pcm(noise(12345, seed=4).numpy()), dtype="<i2")
+    with TestClient(build_app(rec)).websocket_connect("/ws?rate=8000") as ws:
+        for start in range(0, len(wave), 800):
+            ws.send_bytes(wave[start : start + 800].tobytes())
+        ws.send_text(json.dumps({"type": "end"}))
+        with pytest.raises(WebSocketDisconnect):
+            while True:
+                ws.receive_text()
+    whole = soxr.resample(wave.astype(np.float32) / 32768.0, 8000, 16000)
+    assert heard[-1] > 0 and sum(heard) == len(whole) == 2 * len(wave)
+
+
+def asgi_websocket(app, messages: list[dict]) -> list[dict]:
+    """One WebSocket connection at the ASGI level (what uvicorn hands the app): the client's
+    `messages` in order -> what the app sent, the exception it raised last if any."""
+    import asyncio
+
+    incoming, sent = iter(messages), []
+
+    async def receive():
+        return next(incoming, {"type": "websocket.disconnect", "code": 1000})
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "websocket", "path": "/ws", "raw_path": b"/ws", "query_string": b"",
+             "headers": [], "scheme": "ws", "server": ("test", 80), "client": ("c", 1),
+             "subprotocols": [], "root_path": "", "asgi": {"version": "3.0"}}  # fmt: skip
+    try:
+        asyncio.run(app(scope, receive, send))
+    except Exception as err:  # noqa: BLE001 - what a server would log
+        sent.append({"type": "raised", "error": err})
+    return sent
+
+
+def test_a_busy_server_accepts_then_closes_with_1013_and_a_lost_client_frees_its_slot(rec):
+    """Closed before accept(), uvicorn would answer HTTP 403, which says nothing of trying
+    again later. And a client gone before the accept never holds a slot."""
+    app = build_app(rec, Limits(max_connections=1))
+    connect = {"type": "websocket.connect"}
+    end = {"type": "websocket.receive", "text": '{"type": "end"}'}
+    gone = {"type": "websocket.disconnect", "code": 1006}
+    for _ in range(3):  # each client gone before its accept: nothing to answer
+        assert asgi_websocket(app, [gone]) == []
+    served = asgi_websocket(app, [connect, end])
+    assert [m["type"] for m in served] == ["websocket.accept", "websocket.close"]
+    assert served[-1]["code"] == 1000
+
+    with TestClient(app).websocket_connect("/ws"):  # holds the one slot
+        busy = asgi_websocket(app, [connect])
+    assert [m["type"] for m in busy] == ["websocket.accept", "websocket.close"]
+    assert (busy[-1]["code"], busy[-1]["reason"]) == (1013, "server busy")
+
+
+def piecewise_upload(app, headers: list) -> tuple[int, int]:
+    """POST /transcribe of 200 kB in 1 kB pieces, at the ASGI level -> (status, bytes read)."""
+    import asyncio
+
+    read, sent = [], []
+
+    async def receive():  # 200 kB in all: a server that reads it all still ends
+        read.append(1000)
+        return {"type": "http.request", "body": b"\0" * 1000, "more_body": len(read) < 200}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/transcribe", "raw_path": b"/transcribe",
+             "query_string": b"", "headers": headers, "scheme": "http", "root_path": "",
+             "server": ("test", 80), "client": ("c", 1), "http_version": "1.1",
+             "asgi": {"version": "3.0"}}  # fmt: skip
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    return sent[0]["status"], sum(read)
+
+
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(rec):
+    limit = 10_000
+    app = build_app(rec, Limits(max_upload_bytes=limit))
+    response = TestClient(app).post("/transcribe", content=b"\0" * (limit + 1))
+    assert response.status_code == 413
+    assert piecewise_upload(app, [(b"content-length", b"50000000")]) == (413, 0)  # declared
+    assert piecewise_upload(app, []) == (413, limit + 1000)  # chunked: read up to the limit
 
 
 def test_connection_limit_and_idle_timeout(rec):

@@ -16,6 +16,7 @@ from asr.decoding import collapse_path, greedy_decode
 from asr.errors import AsrError
 from asr.features import FeatureSettings, FeatureStats, LogMel
 from asr.model import MIN_FRAMES
+from asr.stream import QUIET_SEARCH_S
 from asr.streaming import EndpointRules, Recognizer
 
 NEVER = EndpointRules(min_trailing_blank_s=math.inf, max_utterance_s=0)
@@ -280,3 +281,75 @@ def test_the_doubling_scan_is_the_frame_by_frame_scan(frames, seed):
     h = torch.randn(1, 8, 4, generator=generator) * 10
     expected = _scan(decay, drive, h) if frames else drive
     assert torch.allclose(_doubling_scan(decay, drive, h), expected, atol=1e-5)
+
+
+def whispered(word: str, before: int, after: int) -> torch.Tensor:
+    """(T, V) log-probs: `before` clear blanks, each letter of `word` on a frame of its own
+    just under the blank (0.49 to 0.51), `after` clear blanks: a word only a beam search can
+    find (one way: two frames a letter would tie alignments, which flashlight breaks
+    arbitrarily)."""
+    path = "_" * before + word + "_" * after
+    log_probs = log_probs_for(list(path))
+    for frame in range(before, before + len(word)):
+        log_probs[frame, 0] = math.log(0.51)
+        log_probs[frame, TOK.symbols.index(path[frame])] = math.log(0.49)
+    return log_probs
+
+
+def beam_recognizer(tmp_path, **options) -> Recognizer:
+    """The tiny model with a beam search that may only say 'the' (word bonus 2)."""
+    from asr.beam import BeamOptions
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("the\n")
+    base = recognizer(rules=EndpointRules(min_trailing_blank_s=0.8))
+    options = options or {"vocab": vocab, "word_bonus": 2.0}
+    return Recognizer(base.loaded, base.rules, BeamOptions(**options))
+
+
+def search_all(rec: Recognizer, log_probs: torch.Tensor, size: int):
+    """`log_probs` through a new stream `size` frames at a time, then the end of input ->
+    (its finals, the most frames its beam search held)."""
+    stream, finals, held = rec.create_stream(), [], 0
+    for piece in log_probs.split(size):
+        finals += rec.search(stream, piece)
+        held = max(held, stream.beam.frames)
+    stream.input_finished()
+    return finals + rec.decode(stream), held
+
+
+def test_a_word_only_the_beam_search_finds_is_finalized(tmp_path):
+    """Greedy hears only blanks; the beam's best path has 'the': shown as the partial, it
+    must become the final too, as offline beam decoding gives it."""
+    rec = beam_recognizer(tmp_path)
+    log_probs = whispered("the", 5, 10)
+    assert collapse_path(log_probs.argmax(-1).tolist(), TOK.blank_id) == []
+    offline = rec.decode_log_probs(log_probs)
+    assert offline.text == "the"
+    stream = rec.create_stream()
+    assert rec.search(stream, log_probs) == [] and stream.partial.text == "the"
+    stream.input_finished()
+    assert rec.decode(stream) == [offline]
+    assert rec.decode(stream) == [] and stream.partial.text == ""
+
+
+@pytest.mark.parametrize("size", [7, 160, 10_000])
+def test_a_beam_search_over_long_silence_stays_bounded(tmp_path, size):
+    """Low noise (letters well under the blank) never gives a greedy token, so no endpoint:
+    the search is restarted every QUIET_SEARCH_S, where chunks do not move it, and a word it
+    found by then is finalized there. Speech after it decodes as offline."""
+    rec = beam_recognizer(tmp_path)
+    quiet = round(QUIET_SEARCH_S / rec.frame_seconds)
+    generator = torch.Generator().manual_seed(0)
+    low_noise = torch.randn(3 * quiet + 7, len(TOK), generator=generator)
+    low_noise[:, 0] += 8.0
+    low_noise = low_noise.log_softmax(-1)
+    assert collapse_path(low_noise.argmax(-1).tolist(), TOK.blank_id) == []
+    spoken = log_probs_for(list("_the" + "_" * 30))
+    log_probs = torch.cat([whispered("the", 5, 0), low_noise, spoken])
+    finals, held = search_all(rec, log_probs, size)
+    assert held <= quiet
+    assert [f.text for f in finals] == ["the", "the"]
+    assert finals[0] == rec.decode_log_probs(log_probs[:quiet])  # the first search's frames
+    the_spoken = len(log_probs) - len(spoken) + 1  # its first letter's frame
+    assert finals[1].words[0].start == pytest.approx(the_spoken * rec.frame_seconds)
