@@ -13,7 +13,7 @@ from asr.beam import LM_TUNING_KEY
 from asr.bundled import model_path
 from asr.confidence import CALIBRATION_KEY
 from asr.errors import AsrError
-from asr.onnx_runtime import export_location
+from asr.onnx_runtime import export_location, header_fields, read_export_meta
 
 ADAPTED_KEY = "adapted"  # in a model file's header info (asr adapt): what it was tuned to
 
@@ -23,13 +23,9 @@ def describe(model: str | Path | None) -> dict:
     location = export_location(model)
     if location is not None:
         folder = location[0]
-        header = folder / "model.json"
-        try:
-            meta = json.loads(header.read_text())
+        meta = read_export_meta(folder)  # the header every export reader checks
+        with header_fields(folder / "model.json"):
             facts = _common(folder, meta["config"], meta["tokenizer"], meta.get("info") or {})
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:  # JSON, shape
-            reason = f"{type(err).__name__}: {err}".splitlines()[0]
-            raise AsrError(str(header), f"bad export header ({reason})") from None
         facts.update(kind="onnx export", streams=bool(meta.get("streaming")))
         facts["files"] = sorted(p.name for p in folder.glob("*.onnx"))
         facts["lm"] = meta.get("lm")  # what its searches use unless told --no-lm

@@ -11,6 +11,7 @@ from asr.beam import LM_TUNING_KEY
 from asr.checkpoint import load_model, save_model
 from asr.confidence import CALIBRATION_KEY
 from asr.features import FeatureStats
+from asr.onnx_runtime import FORMAT
 from cli import app
 
 
@@ -85,13 +86,16 @@ def test_info_reads_an_export_folder(tmp_path):
 def test_info_on_an_export_folder_with_a_broken_header_is_one_line(tmp_path):
     folder = tmp_path / "onnx"
     folder.mkdir()
-    for text, reason in (("{not json", "JSONDecodeError"), ("{}", "KeyError: 'config'"),
-                         ('{"config": {"model": {}}, "tokenizer": {}}', "KeyError")):  # fmt: skip
+    headers = (
+        ("{not json", "not valid JSON"),
+        (json.dumps({"format": FORMAT}), "no config or tokenizer"),
+        (json.dumps({"format": FORMAT, "config": {"model": {}}, "tokenizer": {}}),
+         "bad export header (KeyError"),
+    )  # fmt: skip
+    for text, reason in headers:
         (folder / "model.json").write_text(text)
         code, out = info(folder)
         assert code == 1
         lines = out.strip().splitlines()
         assert len(lines) == 1, out
-        assert lines[0].startswith(
-            f"asr: error: {folder / 'model.json'}: bad export header ({reason}"
-        )
+        assert lines[0].startswith(f"asr: error: {folder / 'model.json'}: {reason}")
