@@ -60,10 +60,11 @@ def adapted_log_probs(
 ) -> torch.Tensor:
     """(T, F) normalized features of one utterance -> (T', V) log-probs from a copy of
     `model`'s weights tuned to them. `model` itself is left untouched (threads may share it)."""
-    weights = tuned_weights(model, [feats], blank_id, options)
+    runner = private_copy(model)  # tuned and decoded on: functional_call swaps weights into it
+    weights = tuned_weights(runner, [feats], blank_id, options)
     with torch.no_grad():
         log_probs, out_lens = functional_call(
-            private_copy(model), weights, (feats[None], torch.tensor([len(feats)]))
+            runner, weights, (feats[None], torch.tensor([len(feats)]))
         )
     return log_probs[0, : int(out_lens[0])]
 
@@ -104,8 +105,9 @@ def tuned_weights(
 ) -> dict[str, torch.Tensor]:
     """`model`'s parameters after `options.steps` Adam steps on the mean adaptation loss of
     the utterances `feats`. Each step's gradient is summed over padded batches of at most
-    `batch_frames` frames, so it is the whole set's gradient in bounded memory. `model` is
-    left alone, even during the call (the steps run on a `private_copy`)."""
+    `batch_frames` frames, so it is the whole set's gradient in bounded memory. The steps run
+    `model` itself with trial weights swapped in (functional_call), so its weights are not
+    its own during the call: pass a `private_copy` of a model other threads decode with."""
     feats = [f for f in feats if len(f)]
     with torch.inference_mode(False), torch.enable_grad():
         weights = {
@@ -114,7 +116,6 @@ def tuned_weights(
         if not feats:
             return {name: w.detach() for name, w in weights.items()}
         optimizer = torch.optim.Adam(weights.values(), lr=options.lr)
-        runner = private_copy(model)
         # ordinary tensors even if made under inference mode
         order, lengths = list(range(len(feats))), [len(f) for f in feats]
         batches = [[feats[i].clone() for i in batch]
@@ -124,7 +125,7 @@ def tuned_weights(
             for batch in batches:
                 lens = torch.tensor([len(f) for f in batch])
                 padded = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)
-                log_probs, out_lens = functional_call(runner, weights, (padded, lens))
+                log_probs, out_lens = functional_call(model, weights, (padded, lens))
                 losses = [adaptation_loss(log_probs[row, :n], blank_id, options)
                           for row, n in enumerate(out_lens.tolist()) if n]  # fmt: skip
                 if losses:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from math import gcd
 from pathlib import Path
 
-import soxr
 import torch
 import torchaudio.functional as AF
 
-from asr.audio_file import read_mono
+from asr.audio_file import read_mono, resample_np
 
 SAMPLE_RATE = 16000  # Hz; the rate every bundled model is trained at
 # torchaudio's sinc kernel has one row per output phase and one column per input phase of
@@ -39,5 +38,5 @@ def resample(wave: torch.Tensor, rate: int, target: int) -> torch.Tensor:
         return wave
     common = gcd(rate, target)
     if max(rate, target) // common > MAX_SINC_PHASES:
-        return torch.from_numpy(soxr.resample(wave.numpy(), rate, target, quality="HQ"))
+        return torch.from_numpy(resample_np(wave.numpy(), rate, target))
     return AF.resample(wave, rate, target)

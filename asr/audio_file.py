@@ -1,4 +1,5 @@
-"""Reading audio files to mono float32 samples, without torch (the ONNX runtime needs it).
+"""Reading audio files to mono float32 samples and resampling them, without torch (the ONNX
+runtime needs it).
 
 Every bad file becomes one AsrError naming it: missing, a folder, empty, undecodable,
 zero-length, or holding NaN/infinite samples.
@@ -76,6 +77,16 @@ def decode_mono(source, where: str) -> tuple[np.ndarray, int]:
     if not np.isfinite(data).all():
         raise AsrError(where, "audio contains NaN or infinite samples")
     return np.ascontiguousarray(data.mean(axis=1)), rate
+
+
+def resample_np(wave: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
+    """(N,) samples at `file_rate` -> contiguous float32 at `rate` (soxr, "HQ"); the same
+    samples at the same rate."""
+    import soxr
+
+    if file_rate != rate:
+        wave = soxr.resample(wave, file_rate, rate, quality="HQ")
+    return np.ascontiguousarray(wave, dtype=np.float32)
 
 
 def _short(err: Exception) -> str:

@@ -78,6 +78,14 @@ def chunk_samples(rate: int, chunk_ms: float) -> int:
     return max(1, round(rate * chunk_ms / 1000))
 
 
+def flush(resampler) -> np.ndarray:
+    """Once input has ended: what a soxr.ResampleStream still holds (its filter's delay, up to
+    ~29 ms from 8 kHz), which only a flush gives up; nothing from None (no resampling). Once."""
+    if resampler is None:
+        return np.zeros(0, dtype=np.float32)
+    return resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+
 def _sounddevice():
     try:
         import sounddevice
@@ -146,11 +154,8 @@ class MicrophoneSource:
             self.close()
 
     def rest(self) -> np.ndarray:
-        """Once input has ended: the resampler's last samples (its filter's delay, up to
-        ~29 ms from an 8 kHz device), which only a flush gives up. Call it once."""
-        if self.resampler is None:
-            return np.zeros(0, dtype=np.float32)
-        return self.resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        """Once input has ended: the resampler's last samples. Call it once."""
+        return flush(self.resampler)
 
     def close(self, wait_s: float = 2.0) -> None:
         """Abort, not stop: stopping a capture stream through ALSA's PulseAudio plugin can

@@ -25,6 +25,7 @@ from asr.errors import AsrError
 from asr.evaluate import score
 from asr.manifest import read_checked_manifest
 from asr.outputs import output_file
+from asr.segment import join_texts
 from asr.text import normalize_text
 from asr.transcribe import Transcriber
 
@@ -108,8 +109,8 @@ def tune_lm(
 
 
 def _joined(decode, pieces) -> str:
-    """One recording's text from its pieces, joined as `transcribe_in_pieces` joins them."""
-    return " ".join(text for text in (decode(lp).text for lp in pieces) if text)
+    """One recording's text from its pieces' log-probs, joined as `asr eval` joins them."""
+    return join_texts(decode(log_probs).text for log_probs in pieces)
 
 
 def _wer(refs: list[str], hyps: list[str]) -> float:

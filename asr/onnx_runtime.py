@@ -15,11 +15,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from asr.audio_file import is_silent, read_mono
+from asr.audio_file import is_silent, read_mono, resample_np
 from asr.beam import BeamOptions, HoldsASearch
 from asr.confidence import Calibration, scored_decode
 from asr.decoding import Hypothesis, silence_alternatives
 from asr.errors import AsrError, os_reason
+from asr.manifest import read_text_file
 from asr.segment import Progress, transcribe_in_pieces
 from asr.stream import DEFAULT_RULES, EndpointRules, StreamDecoder
 from asr.text import tokenizer_from_dict
@@ -74,10 +75,12 @@ def read_export_meta(folder: Path) -> dict:
     if not path.exists():
         raise AsrError(str(folder), "not an exported model folder (no model.json)")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(read_text_file(path))
+    except AsrError as err:  # not UTF-8
+        raise AsrError(err.where, f"{err.reason}; export the model again") from None
     except OSError as err:
         raise AsrError(str(path), os_reason(err)) from None
-    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
+    except (ValueError, RecursionError) as err:  # JSONDecodeError; RecursionError: "[[[[..."
         raise AsrError(str(path), f"not valid JSON ({err}); export the model again") from None
     if not isinstance(meta, dict):
         raise AsrError(str(path), "not a JSON object; export the model again")
@@ -102,23 +105,6 @@ def header_fields(path: Path):
 def load_audio_np(path: str | Path, rate: int) -> np.ndarray:
     """Mono float32 at `rate` (soxr resampling), with the torch path's one-line errors."""
     return resample_np(*read_mono(path), rate)
-
-
-def resample_np(wave: np.ndarray, file_rate: int, rate: int) -> np.ndarray:
-    import soxr
-
-    if file_rate != rate:
-        wave = soxr.resample(wave, file_rate, rate, quality="HQ")
-    return np.ascontiguousarray(wave, dtype=np.float32)
-
-
-def _load_errors() -> tuple[type[Exception], ...]:
-    """What onnxruntime raises for a graph file it cannot load (each subclasses Exception)."""
-    from onnxruntime.capi import onnxruntime_pybind11_state as state
-
-    names = ("Fail", "InvalidProtobuf", "InvalidGraph", "InvalidArgument", "NoSuchFile",
-             "NotImplemented", "RuntimeException")  # fmt: skip
-    return tuple(getattr(state, name) for name in names if hasattr(state, name))
 
 
 class OnnxTranscriber(HoldsASearch):
@@ -149,11 +135,12 @@ class OnnxTranscriber(HoldsASearch):
             self.std = np.asarray(self.meta["stats"]["std"], dtype=np.float32)
             self.min_frames = int(self.meta["min_frames"])
             self.tokenizer = tokenizer_from_dict(self.meta["tokenizer"])
-            self.calibration = Calibration.from_info(self.meta.get("info", {}))
+            info = self.meta.get("info") or {}  # "info": null reads as none
+            self.calibration = Calibration.from_info(info)
         self.settings = SimpleNamespace(sample_rate=self.sample_rate)  # what asr eval reads
         self.features = self._session(folder / "features.onnx", threads)
         self.model = self._session(self._weights("model"), threads)
-        self.beam_options = beam.for_model(self.meta.get("info", {})) if beam else None
+        self.beam_options = beam.for_model(info) if beam else None
         self.alternatives = alternatives
         self.beam = self.new_beam_decoder()
 
@@ -175,7 +162,7 @@ class OnnxTranscriber(HoldsASearch):
         options.inter_op_num_threads = 1
         try:
             return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except _load_errors() as err:  # a truncated or damaged graph file
+        except Exception as err:  # noqa: BLE001 - onnxruntime's errors share no other base
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             reason = (first.rpartition("failed:")[2] or first).strip(" .")  # not "Load ... PATH"
             why = f"cannot load it ({reason}); export the model again"

@@ -15,7 +15,7 @@ onnxruntime path uses it without torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -86,10 +86,15 @@ def transcribe_in_pieces(
         words += [w.shifted(start / rate) for w in hyp.words]
         if progress is not None:
             progress(end / rate, len(wave) / rate)
-    joined = Hypothesis(" ".join(h.text for h in hyps if h.text), words)
+    joined = Hypothesis(join_texts(h.text for h in hyps), words)
     if all(h.alternatives for h in hyps):
         joined.alternatives = [joined_best(joined, [h.alternatives[0] for h in hyps])]
     return joined
+
+
+def join_texts(texts: Iterable[str]) -> str:
+    """The pieces' texts as one recording's: space-separated, empty ones (silence) left out."""
+    return " ".join(text for text in texts if text)
 
 
 def joined_best(joined: Hypothesis, bests: list[Alternative]) -> Alternative:

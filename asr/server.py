@@ -35,9 +35,10 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from asr.audio_file import decode_mono, resample_np
 from asr.errors import AsrError, os_reason
-from asr.live import Captioner, Event
-from asr.onnx_runtime import OnnxRecognizer, resample_np
+from asr.live import Captioner, Event, flush
+from asr.onnx_runtime import OnnxRecognizer
 
 if TYPE_CHECKING:  # an exported model serves without torch
     from asr.streaming import Recognizer
@@ -172,8 +173,6 @@ async def _read_upload(request: Request, limit: int) -> bytes | None:
 def _decode_upload(body: bytes, rate: int, recognizer):
     """An uploaded file's bytes -> mono samples at `rate`, with the file reader's checks,
     resampled as `asr transcribe` does with that model (torchaudio, or soxr without torch)."""
-    from asr.audio_file import decode_mono
-
     data, file_rate = decode_mono(io.BytesIO(body), "upload")
     if not MIN_RATE <= file_rate <= MAX_RATE:
         raise AsrError("upload", f"sample rate {file_rate} Hz: expected {MIN_RATE} to {MAX_RATE}")
@@ -200,24 +199,18 @@ async def _serve_stream(
         for event in events:
             await ws.send_text(json.dumps(event.to_dict()))
 
-    def rest() -> np.ndarray:
-        """What the resampler still holds at the end of input (its filter's delay)."""
-        if resampler is None:
-            return np.zeros(0, dtype=np.float32)
-        return resampler.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-
     while True:
         try:
             message = await asyncio.wait_for(ws.receive(), timeout=limits.idle_timeout_s)
         except asyncio.TimeoutError:  # not the builtin TimeoutError before Python 3.11
-            await _finish(ws, captioner, send, rest(), 1000, "idle timeout")
+            await _finish(ws, captioner, send, flush(resampler), 1000, "idle timeout")
             return
         if message["type"] == "websocket.disconnect":
             return
         data = message.get("bytes")
         if data is None:  # a text frame: only {"type": "end"} is understood
             if _is_end(message.get("text")):
-                await _finish(ws, captioner, send, rest(), 1000, "end of stream")
+                await _finish(ws, captioner, send, flush(resampler), 1000, "end of stream")
                 return
             await _reject(ws, 'expected binary PCM frames or {"type": "end"}')
             return

@@ -74,11 +74,7 @@ class Transcriber(HoldsASearch):
         silence teaches nothing and is left out. Word confidences are raw scores: the tuned
         weights are surer of every word, so a calibration fitted to the stored ones misleads.
         `on_step(n)` hears after each tuning step."""
-        rate = self.settings.sample_rate
-        pieces = [
-            wave[start:end] for wave in waves for start, end in cut_points(wave.numpy(), rate)
-        ]
-        feats = [self.heard(piece)[0] for piece in pieces if not is_silent(piece)]
+        feats = [self.heard(piece)[0] for wave in waves for piece in self.pieces(wave)]
         blank_id = self.loaded.tokenizer.blank_id
         tuned = adapted_model(self.loaded.model, feats, blank_id, options, on_step)
         twin = copy.copy(self)
@@ -95,12 +91,16 @@ class Transcriber(HoldsASearch):
         return self.posteriors(wave)[0]
 
     def piece_log_probs(self, wave: torch.Tensor) -> list[torch.Tensor]:
-        """The log-probs of each piece `transcribe_wave` decodes, for callers that search them
-        many ways (`asr tune-lm`): a recording over WHOLE_SECONDS is cut at pauses, and digital
-        silence, which transcribes to nothing, is left out."""
-        rate = self.settings.sample_rate
-        pieces = (wave[start:end] for start, end in cut_points(wave.numpy(), rate))
-        return [self.log_probs(piece) for piece in pieces if not is_silent(piece)]
+        """The log-probs of each of `pieces(wave)`, for callers that search them many ways
+        (`asr tune-lm`)."""
+        return [self.log_probs(piece) for piece in self.pieces(wave)]
+
+    def pieces(self, wave: torch.Tensor) -> list[torch.Tensor]:
+        """The pieces of (N,) `wave` that `transcribe_wave` decodes: a recording over
+        WHOLE_SECONDS is cut at pauses; digital silence, which transcribes to nothing, is
+        left out."""
+        cuts = cut_points(wave.numpy(), self.settings.sample_rate)
+        return [wave[start:end] for start, end in cuts if not is_silent(wave[start:end])]
 
     def posteriors(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N,) waveform -> (T', V) log-probs to decode, and (T', V) log-probs whose frame

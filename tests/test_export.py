@@ -160,6 +160,39 @@ def test_a_damaged_export_folder_is_one_line(exported, tmp_path, damage, message
         assert result.stderr.count("\n") == 1
 
 
+def test_an_export_whose_info_is_null_loads_as_one_without(exported, tmp_path):
+    """A model.json saying "info": null (hand-edited) has no calibration and no tuned LM
+    weights, for greedy decoding and a beam search alike: not a traceback."""
+    import shutil
+
+    from asr.beam import DEFAULT_LM_WEIGHTS, BeamOptions
+    from asr.onnx_runtime import OnnxTranscriber
+
+    tmp, _, _ = exported
+    folder = shutil.copytree(tmp / "onnx", tmp_path / "null_info")
+    meta = json.loads((folder / "model.json").read_text())
+    (folder / "model.json").write_text(json.dumps({**meta, "info": None}))
+    assert OnnxTranscriber(folder).calibration is None
+    searching = OnnxTranscriber(folder, beam=BeamOptions(beam=4)).beam_options
+    assert searching.lm_weight == DEFAULT_LM_WEIGHTS["lm_weight"]
+    assert searching.word_bonus == DEFAULT_LM_WEIGHTS["word_bonus"]
+
+
+def test_model_json_with_a_bom_is_read_and_other_bytes_are_one_line(tmp_path):
+    """Windows editors save a BOM before the JSON; bytes that are not UTF-8 name the file."""
+    from asr.onnx_runtime import FORMAT, read_export_meta
+
+    meta = {"format": FORMAT, "config": {}, "tokenizer": {}}
+    (tmp_path / "model.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(meta).encode())
+    assert read_export_meta(tmp_path) == meta
+    (tmp_path / "model.json").write_bytes(b'{"format": "\xff"}')
+    with pytest.raises(AsrError) as refused:
+        read_export_meta(tmp_path)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'model.json'}:1: not UTF-8 text (byte 0xff")
+    assert message.endswith("; export the model again") and "\n" not in message
+
+
 @pytest.mark.parametrize("n", [300, 1500, 16000, 40037])
 def test_onnx_runtime_gives_the_torch_log_probs_and_tokens(exported, n):
     from asr.onnx_runtime import OnnxTranscriber
