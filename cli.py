@@ -130,6 +130,7 @@ class DecodingFlags:
         """BeamOptions for `model`, or None for greedy decoding; the LM settled: the bundled
         model (and an export made with an LM) comes with its LM unless --no-lm. A weight
         flag that search would not use is an AsrError, not dropped without a word."""
+        from asr.beam import flag_of
         from asr.errors import AsrError
 
         lm = lm_or_bundled(model, self.lm, self.no_lm)
@@ -155,11 +156,6 @@ WEIGHT_NEEDS = {  # DecodingFlags weight -> what the search needs for it to coun
     "word_bonus": "a search over words (--lm, --vocab, or the bundled model without --no-lm)",
     "hotword_bonus": "--hotwords FILE",
 }
-
-
-def flag_of(field: str) -> str:
-    """A DecodingFlags field -> its command-line flag: lm_weight -> --lm-weight."""
-    return "--" + field.replace("_", "-")
 
 
 _DECODING_OPTIONS = {  # DecodingFlags field -> its command-line option
@@ -518,6 +514,7 @@ def evaluate(
 ):
     """Score a model on a manifest: WER with its 95% interval, CER, error counts and
     real-time factor."""
+    from asr.beam import flag_of
     from asr.evaluate import compare_scores, evaluate_manifest
 
     speakers = None

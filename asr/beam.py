@@ -26,6 +26,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 from asr.bundled import BUNDLED_LM
 from asr.decoding import Hypothesis, Word, collapse_path, words_from_tokens
 from asr.errors import AsrError
+from asr.manifest import read_text_file
 from asr.text import normalize_text
 
 if TYPE_CHECKING:
@@ -44,6 +46,12 @@ LOG10 = math.log(10)
 # The search reserves memory per hypothesis: beam 4,096 takes about 1 GB decoding a 4 s
 # sample with the bundled LM, 32,768 takes 2.3 GB, and 10 million was killed for memory.
 MAX_BEAM = 4096
+
+
+def flag_of(field: str) -> str:
+    """A BeamOptions (or the CLI's DecodingFlags) field -> its command-line flag:
+    lm_weight -> --lm-weight."""
+    return "--" + field.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class BeamOptions:
         for name in ("lm_weight", "word_bonus", "hotword_bonus"):  # inf or nan: empty output
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
-                raise AsrError("--" + name.replace("_", "-"), "must be a finite number")
+                raise AsrError(flag_of(name), "must be a finite number")
 
     def for_model(self, info: dict) -> BeamOptions:
         """These options with the LM weight and word bonus left unset taken from a model file's
@@ -90,14 +98,23 @@ def bundled_decoding() -> BeamOptions:
     return BeamOptions(lm=BUNDLED_LM)
 
 
+# A count or frequency after a word in a word list: 'the 12', 'the 0.05'.
+_COUNT = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
 def read_words(path: Path) -> list[str]:
-    """One word per line (anything after a tab or space is ignored, such as a count),
-    normalized, unique; a word that normalizes to several ("42") is left out."""
+    """One word per line, normalized, unique. Anything after a tab is ignored, and so is a
+    number after a space (a count: 'the 12'); a line that normalizes to several words ('new
+    york', '42') is left out, not split into words nobody listed."""
     if not Path(path).exists():
         raise AsrError(str(path), "no such word list")
     words = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        word = normalize_text(line.split()[0]) if line.strip() else ""
+    for line in read_text_file(Path(path)).splitlines():
+        entry = line.partition("\t")[0]
+        fields = entry.split()
+        if len(fields) == 2 and _COUNT.fullmatch(fields[1]):
+            entry = fields[0]
+        word = normalize_text(entry)
         if word and " " not in word:
             words.append(word)
     if not words:
@@ -110,12 +127,15 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
-def _read_text(path: Path) -> str:
-    """A text file, gunzipped if it is gzip (KenLM reads .arpa.gz itself too)."""
+def _read_lines(path: Path) -> Iterator[str]:
+    """A text file's lines, gunzipped if it is gzip (KenLM reads .arpa.gz itself too), read as
+    they are asked for, so a reader that stops early reads no further; split at line feeds
+    only (a carriage return before one is dropped)."""
     opener = gzip.open if _is_gzip(path) else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-            return f.read()
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="\n") as f:
+            for line in f:
+                yield line.removesuffix("\n").removesuffix("\r")
     except (OSError, EOFError) as err:
         raise AsrError(str(path), f"cannot read the language model ({err})") from None
 
@@ -124,18 +144,20 @@ def _arpa_sections(
     path: Path, max_order: int | None = None
 ) -> tuple[list[str], dict[int, list[str]]]:
     """ARPA file (plain or gzipped) -> (header lines, {order: entry lines}), each entry as
-    `prob<TAB>words[<TAB>backoff]`; orders over `max_order` are skipped. An entry KenLM would
-    refuse is an AsrError naming its line."""
+    `prob<TAB>words[<TAB>backoff]`; orders over `max_order` are not read (sections come in
+    ascending order, so reading stops at the first). An entry KenLM would refuse is an
+    AsrError naming its line."""
     header, sections, order = [], {}, 0
-    for number, line in enumerate(_read_text(path).split("\n"), start=1):
-        line = line.removesuffix("\r")
+    for number, line in enumerate(_read_lines(path), start=1):
         match = re.fullmatch(r"\\(\d)-grams:", line.strip())
         if match:
             order = int(match.group(1))
+            if max_order is not None and order > max_order:
+                break
             sections[order] = []
         elif line.strip() == "\\end\\":
             order = -1
-        elif order > 0 and line.strip() and (max_order is None or order <= max_order):
+        elif order > 0 and line.strip():
             entry = _arpa_entry(line, order)
             if entry is None:
                 shown = line if len(line) <= 40 else line[:37] + "..."

@@ -18,6 +18,7 @@ import yaml
 
 from asr.errors import AsrError
 from asr.features import FeatureSettings
+from asr.manifest import read_text_file
 
 
 @dataclass
@@ -95,8 +96,9 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
     return config
 
 
-# The front end's two valid 3x3, stride-2 convolutions (asr/model.py) need 7 bands, as they
-# need MIN_FRAMES = 7 frames; fewer build a layer of zero inputs that fails on first use.
+# The front end's two valid 3x3, stride-2 convolutions need as many bands as frames, so this
+# is asr.model.MIN_FRAMES (a test holds them equal); fewer build a layer of zero inputs that
+# fails on first use. Not imported from there: asr.model imports this module.
 MIN_MELS = 7
 
 # Values outside these ranges fail deep inside torch with a traceback, or quietly train
@@ -187,9 +189,9 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     if not path.exists():
         raise AsrError(str(path), "no such config file")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(read_text_file(path)) or {}
     except yaml.YAMLError as err:
-        raise AsrError(str(path), f"invalid YAML ({str(err).splitlines()[0]})") from None
+        raise AsrError(str(path), f"invalid YAML ({_yaml_reason(err)})") from None
     if not isinstance(data, dict):
         raise AsrError(str(path), "config must be a mapping of sections")
     config = config_from_dict(data, str(path))
@@ -214,7 +216,13 @@ def apply_override(data: dict, item: str) -> None:
     try:
         node[leaf] = yaml.safe_load(raw)
     except yaml.YAMLError as err:
-        raise AsrError("--set", f"{key}: invalid value ({str(err).splitlines()[0]})") from None
+        raise AsrError("--set", f"{key}: invalid value ({_yaml_reason(err)})") from None
+
+
+def _yaml_reason(err: yaml.YAMLError) -> str:
+    """A YAMLError's first line, for a one-line message: the rest quotes the text around the
+    error over several lines."""
+    return str(err).splitlines()[0]
 
 
 def _build(cls, data, where: str, prefix: str):

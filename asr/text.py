@@ -26,7 +26,6 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _MARKER = re.compile(r"\[[^\[\]]*\]|<[^<>\s]+>")
 _NUMBER = re.compile(r"(?P<numeral>\d+(?:[.,]\d+)*)(?:(?P<suffix>st|nd|rd|th)\b)?", re.IGNORECASE)
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
-_WHOLE_NUMBER = re.compile(r"\d+|\d{1,3}(?:,\d{3})+")
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _KEEP = re.compile(r"[^a-z' ]+")
 _SPACES = re.compile(r"\s+")
@@ -65,30 +64,36 @@ def _spell_integer(digits: str) -> str:
         return _spell_digits(digits)
     try:
         return num2words(int(digits))
-    except (OverflowError, NotImplementedError):
+    except (OverflowError, NotImplementedError, ValueError):  # ValueError: int()'s digit limit
         return _spell_digits(digits)
 
 
-def _spell_numeral(numeral: str) -> str:
-    """Digits with dots and commas -> words, by the rules `normalize_text` states."""
-    if _THOUSANDS.fullmatch(numeral):
-        numeral = numeral.replace(",", "")
-    elif "," in numeral:  # any other comma separates numbers: '1,2,3'
-        return " ".join(_spell_numeral(part) for part in numeral.split(","))
-    groups = numeral.split(".")
-    if len(groups) == 2:  # a decimal: each digit after the point is read, trailing zeros too
-        return f"{_spell_integer(groups[0])} point {_spell_digits(groups[1])}"
-    return " point ".join(_spell_integer(group) for group in groups)
-
-
 def _spell_number(match: re.Match) -> str:
+    """A numeral, with its ordinal suffix if any -> words, by the rules `normalize_text`
+    states."""
     from num2words import num2words
 
-    numeral, suffix = match.group("numeral"), match.group("suffix")
-    if suffix and _WHOLE_NUMBER.fullmatch(numeral):
-        return " " + num2words(int(numeral.replace(",", "")), to="ordinal") + " "
-    # An odd ordinal ('1.5th') keeps its number and loses its suffix.
-    return " " + _spell_numeral(numeral) + " "
+    numeral, suffix = match["numeral"], match["suffix"]
+    if _THOUSANDS.fullmatch(numeral):
+        numeral = numeral.replace(",", "")
+    # An ordinal the cardinal rules would read digit by digit ('05th', a 400-digit one) is
+    # read so too; an odd one ('1.5th') keeps its number; either loses its suffix.
+    if suffix and numeral.isdigit() and not (len(numeral) > 1 and numeral.startswith("0")):
+        try:
+            return f" {num2words(int(numeral), to='ordinal')} "
+        except (OverflowError, NotImplementedError, ValueError):
+            pass
+    # Any comma left separates numbers: '1,2,3'.
+    return " " + " ".join(_spell_dotted(part) for part in numeral.split(",")) + " "
+
+
+def _spell_dotted(part: str) -> str:
+    """Digits with dots -> words: one dot is a decimal point, whose digits are each read,
+    trailing zeros too; more are versions or addresses, read group by group."""
+    groups = part.split(".")
+    if len(groups) == 2:
+        return f"{_spell_integer(groups[0])} point {_spell_digits(groups[1])}"
+    return " point ".join(_spell_integer(group) for group in groups)
 
 
 def normalize_text(text: str) -> str:

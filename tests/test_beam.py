@@ -11,6 +11,7 @@ from conftest import SAMPLES_DIR
 from test_decoding import TOK, log_probs_for
 from test_streaming import noise, recognizer
 
+import asr.beam
 from asr.beam import MAX_BEAM, BeamDecoder, BeamOptions, lm_vocabulary, read_words
 from asr.checkpoint import save_model
 from asr.decoding import greedy_decode
@@ -68,9 +69,23 @@ def test_vocab_restricts_output(tmp_path):
 
 
 def test_a_word_list_with_counts_after_a_space_or_tab_reads_its_first_column(tmp_path):
-    counted = write(tmp_path, "v.txt", "the 12\ncat  5\n\nsat\t1\n Dog 2 x\n")
-    assert read_words(counted) == ["the", "cat", "sat", "dog"]
+    counted = write(tmp_path, "v.txt", "the 12\ncat  5\n\nsat\t1\n Dog 0.25 \nmat\tx y\n")
+    assert read_words(counted) == ["the", "cat", "sat", "dog", "mat"]
     assert decode(the_c_t(), vocab=counted) == "the cat"
+
+
+def test_a_phrase_in_a_word_list_is_left_out_not_cut_to_its_first_word(tmp_path):
+    """'new york' is two words, not 'new'; nor is 'dog 2 x' a word and a count."""
+    listed = write(tmp_path, "v.txt", "new york\nthe\nlos angeles 12\ndog 2 x\n42 7\n")
+    assert read_words(listed) == ["the"]
+
+
+def test_a_word_list_that_is_not_utf8_is_one_line_naming_it(tmp_path):
+    listed = tmp_path / "v.txt"
+    listed.write_bytes(b"the\ncaf\xe9\n")
+    with pytest.raises(AsrError) as err:
+        read_words(listed)
+    assert str(err.value) == f"{listed}:2: not UTF-8 text (byte 0xe9 at offset 7)"
 
 
 def test_a_double_letter_on_one_emission_keeps_the_word_the_search_chose(tmp_path):
@@ -112,6 +127,20 @@ def test_gzipped_arpa_decodes_like_the_plain_one(tmp_path):
     assert sorted(lm_vocabulary(lm)) == ["cat", "cot", "sat", "the"]
     hot = write(tmp_path, "h.txt", "cot\n")  # hotwords rewrite the gunzipped ARPA
     assert decode(the_c_t(), lm=lm, hotwords=hot, hotword_bonus=10.0) == "the cot"
+
+
+def test_the_lm_vocabulary_stops_reading_at_the_bigrams(tmp_path, monkeypatch):
+    """A large LM's vocabulary is its unigrams: the lines after them are not even read."""
+    read, read_lines = [], asr.beam._read_lines
+
+    def counted(path):
+        for line in read_lines(path):
+            read.append(line)
+            yield line
+
+    monkeypatch.setattr(asr.beam, "_read_lines", counted)
+    assert sorted(lm_vocabulary(write(tmp_path, "lm.arpa", ARPA))) == ["cat", "cot", "sat", "the"]
+    assert read[-1] == "\\2-grams:" and len(read) == ARPA.split("\n").index("\\2-grams:") + 1
 
 
 def test_an_arpa_whose_tabs_became_spaces_is_refused_naming_the_line(tmp_path):

@@ -147,3 +147,29 @@ def test_truncated_bptt_needs_a_causal_encoder():
 def test_unknown_keys_of_mixed_types_are_reported():
     with pytest.raises(AsrError, match="unknown config key 'train.1'"):
         config_from_dict({"train": {1: 2, "foo": 3}})
+
+
+def test_a_config_that_is_not_utf8_is_one_line_naming_it(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"train:\n  epochs: 3  # r\xe9sum\xe9\n")
+    with pytest.raises(AsrError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}:2: not UTF-8 text (byte 0xe9 at offset 23)"
+
+
+def test_a_config_with_a_bom_or_bad_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xef\xbb\xbftrain:\n  epochs: 3\n")  # as Windows editors save it
+    assert load_config(path).train.epochs == 3
+    path.write_text("train: [1\n")
+    with pytest.raises(AsrError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: invalid YAML (while parsing a flow sequence)"
+
+
+def test_the_least_mel_bands_are_the_least_frames():
+    """MIN_MELS restates asr.model.MIN_FRAMES (importing it would be circular)."""
+    from asr.config import MIN_MELS
+    from asr.model import MIN_FRAMES
+
+    assert MIN_MELS == MIN_FRAMES

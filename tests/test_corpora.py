@@ -103,6 +103,24 @@ def test_common_voice_bad_durations_table_is_named(tmp_path, table, where, reaso
     assert reason in output and len(output.splitlines()) == 1
 
 
+def test_common_voice_split_that_is_not_utf8_is_named(tmp_path):
+    make_common_voice(tmp_path / "cv", True)
+    tsv = tmp_path / "cv" / "test.tsv"
+    tsv.write_bytes(tsv.read_bytes().replace(b"Bye.", b"Caf\xe9."))
+    code, output = cli_prepare("commonvoice", tmp_path / "cv", tmp_path / "out")
+    assert code == 1
+    assert output == f"asr: error: {tsv}:2: not UTF-8 text (byte 0xe9 at offset 46)\n"
+
+
+def test_common_voice_split_with_a_bom_keeps_its_first_column(tmp_path):
+    """A BOM read as text would rename 'client_id', and every speaker would be ''."""
+    make_common_voice(tmp_path / "cv", True)
+    tsv = tmp_path / "cv" / "train.tsv"
+    tsv.write_bytes(b"\xef\xbb\xbf" + tsv.read_bytes())
+    (train,) = read_manifest(commonvoice.prepare(tmp_path / "cv", tmp_path / "out")[0])
+    assert train.extra["speaker"] == "aa"
+
+
 @pytest.mark.parametrize("sep", [" ", "\t"])
 def test_kaldi_plain_wav_scp(tmp_path, sep):
     data = tmp_path / "data" / "test"
@@ -135,6 +153,20 @@ def test_kaldi_segments_and_piped_recordings_are_cut(tmp_path):
     assert (a.duration, b.duration) == (pytest.approx(1.0), pytest.approx(2.0))
     cut, rate = sf.read(str(b.audio), dtype="float32")
     assert rate == 16000 and np.allclose(cut, audio[16000:], atol=1e-4)
+
+
+def test_kaldi_finds_each_recording_once_not_once_per_segment(tmp_path, monkeypatch):
+    data = tmp_path / "dev"
+    data.mkdir()
+    sf.write(str(data / "long.wav"), wave(3.0), 16000)
+    (data / "wav.scp").write_text("rec1 long.wav\n")
+    (data / "segments").write_text("a rec1 0.0 1.0\nb rec1 1.0 2.0\nc rec1 2.0 3.0\n")
+    (data / "text").write_text("a one\nb two\nc three\n")
+    found, audio_source = [], kaldi._audio_source
+    monkeypatch.setattr(kaldi, "_audio_source", lambda *a: found.append(a) or audio_source(*a))
+    (path,) = kaldi.prepare(data, tmp_path / "out")
+    assert [u.text for u in read_manifest(path)] == ["one", "two", "three"]
+    assert [entry for entry, *_ in found] == ["long.wav"]
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,12 @@ def test_normalize_converts_what_ascii_would_drop(raw, expected):
         ("1.5th", "one point five"),
         ("agent 007", "agent zero zero seven"),
         pytest.param("1" + "0" * 400, " ".join(["one"] + ["zero"] * 400), id="400 digits"),
+        pytest.param("1" + "0" * 400 + "th", " ".join(["one"] + ["zero"] * 400), id="huge ordinal"),
+        pytest.param("7" * 5000, " ".join(["seven"] * 5000), id="past int()'s digit limit"),
+        pytest.param("7" * 5000 + "th", " ".join(["seven"] * 5000), id="past the limit, ordinal"),
+        ("the 05th", "the zero five"),
+        ("the 05", "the zero five"),
+        ("the 0th", "the zeroth"),
     ],
 )
 def test_normalize_spells_every_number(raw, expected):

@@ -20,12 +20,18 @@ from asr.text import normalize_text
 SPLITS = ("train", "dev", "test")
 
 
+def _tsv_rows(path: Path, **options) -> csv.DictReader:
+    """A TSV's rows as dicts keyed by its header (a BOM dropped); bytes that are not UTF-8
+    are an AsrError naming the line."""
+    return csv.DictReader(io.StringIO(read_text_file(path), newline=""), delimiter="\t", **options)
+
+
 def _durations(src: Path) -> dict[str, float]:
     """clip -> seconds from `clip_durations.tsv`; {} for a release without one."""
     table = src / "clip_durations.tsv"
     if not table.exists():
         return {}
-    rows = csv.DictReader(io.StringIO(read_text_file(table), newline=""), delimiter="\t")
+    rows = _tsv_rows(table)
     if not {"clip", "duration[ms]"} <= set(rows.fieldnames or ()):
         raise AsrError(str(table), "needs 'clip' and 'duration[ms]' columns")
     return {row["clip"]: _seconds(row["duration[ms]"], f"{table}:{rows.line_num}") for row in rows}
@@ -53,21 +59,19 @@ def prepare(src_dir: str | Path, out_dir: str | Path, splits=SPLITS) -> list[Pat
     for split in present:
         tsv = src / f"{split}.tsv"
         utterances = []
-        with open(tsv, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-            for number, row in enumerate(reader, start=2):
-                if not row.get("path") or row.get("sentence") is None:
-                    raise AsrError(f"{tsv}:{number}", "needs 'path' and 'sentence' columns")
-                audio = src / "clips" / row["path"]
-                if not audio.exists():
-                    raise AsrError(f"{tsv}:{number}", f"no audio file clips/{row['path']}")
-                duration = durations.get(row["path"])
-                if duration is None:
-                    duration = header_duration(audio, f"{tsv}:{number}")
-                text = normalize_text(row["sentence"])
-                if text:
-                    extra = {"id": Path(row["path"]).stem, "speaker": row.get("client_id", "")}
-                    utterances.append(Utterance(audio.resolve(), text, duration, extra))
+        for number, row in enumerate(_tsv_rows(tsv, quoting=csv.QUOTE_NONE), start=2):
+            if not row.get("path") or row.get("sentence") is None:
+                raise AsrError(f"{tsv}:{number}", "needs 'path' and 'sentence' columns")
+            audio = src / "clips" / row["path"]
+            if not audio.exists():
+                raise AsrError(f"{tsv}:{number}", f"no audio file clips/{row['path']}")
+            duration = durations.get(row["path"])
+            if duration is None:
+                duration = header_duration(audio, f"{tsv}:{number}")
+            text = normalize_text(row["sentence"])
+            if text:
+                extra = {"id": Path(row["path"]).stem, "speaker": row.get("client_id", "")}
+                utterances.append(Utterance(audio.resolve(), text, duration, extra))
         paths.append(out / f"{split}.jsonl")
         write_manifest(paths[-1], utterances)
     return paths

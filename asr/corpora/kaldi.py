@@ -119,10 +119,11 @@ def prepare(src_dir: str | Path, out_dir: str | Path) -> list[Path]:
         if rec not in recordings:
             raise AsrError(str(src / "segments"), f"{utt}: recording {rec} is not in wav.scp")
         where = f"{src / 'wav.scp'}: {rec}"
-        source = _audio_source(recordings[rec], src, where)
-        if has_segments or source.endswith("|"):
-            if rec not in cache:
+        if rec not in cache:  # a cached recording's source was found when it was read
+            source = _audio_source(recordings[rec], src, where)
+            if has_segments or source.endswith("|"):
                 cache = {rec: _read(source, where)}  # keep one recording
+        if rec in cache:
             audio, duration = _cut(cache[rec], start, end, out / "wav" / f"{utt}.wav")
         else:
             audio, duration = Path(source).resolve(), header_duration(source, where)
