@@ -519,9 +519,9 @@ def evaluate(
 
     speakers = None
     if adapt_speaker:  # torch only (an export folder is refused below): imported only then
-        from asr.adapt import AdaptOptions
+        from asr.adapt import SPEAKER_ADAPTATION
 
-        speakers = AdaptOptions()
+        speakers = SPEAKER_ADAPTATION
     transcriber = load_transcriber(
         model, decoding, vtln=vtln, adapt=adapt, adapt_speaker=adapt_speaker
     )
@@ -585,12 +585,12 @@ def adapt(
     from rich.console import Console
     from rich.progress import Progress
 
-    from asr.adapt import AdaptOptions
+    from asr.adapt import SPEAKER_ADAPTATION
     from asr.enroll import adapt_model_file
 
     stderr = Console(stderr=True)  # a bar on a terminal only: nothing before an error line
     with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
-        task = bar.add_task(f"tuning to {len(audio)} recordings", total=AdaptOptions.steps)
+        task = bar.add_task(f"tuning to {len(audio)} recordings", total=SPEAKER_ADAPTATION.steps)
         done = adapt_model_file(model, audio, out, on_step=lambda n: bar.update(task, completed=n))
     typer.echo(
         f"{out}: the model tuned to {done.recordings} recordings ({done.seconds:.1f} s); "

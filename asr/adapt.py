@@ -35,6 +35,13 @@ class AdaptOptions:
     confusion_weight: float = 2.33  # minimum class confusion against letter-frame entropy
 
 
+# One speaker's recordings at once (`asr adapt`, `--adapt-speaker`): 3 steps, not 10. Chosen
+# on dev with today's word-piece BiLSTM (`bench/test_time.py --adapt-speaker`): 10 steps took
+# FSDD lucas 0.086 -> 0.006 but dev.jsonl's sentences 0.447 -> 0.519; 3 steps 0.028 and 0.453
+# (no measurable cost), lr 2e-5 at 10 steps 0.034 and 0.450.
+SPEAKER_ADAPTATION = AdaptOptions(steps=3)
+
+
 def adaptation_loss(log_probs: torch.Tensor, blank_id: int, options: AdaptOptions) -> torch.Tensor:
     """(T', V) log-probs of one utterance -> the scalar the adaptation minimizes."""
     logits = log_probs / options.temperature

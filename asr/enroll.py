@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from asr.adapt import AdaptOptions
+from asr.adapt import SPEAKER_ADAPTATION, AdaptOptions
 from asr.audio_file import STDIN
 from asr.checkpoint import save_model
 from asr.confidence import CALIBRATION_KEY
@@ -46,7 +46,7 @@ def adapt_model_file(
     and tuned weights are surer of every word, right or wrong. `on_step(n)` hears after each
     of `options.steps` tuning steps."""
     output_file(out)
-    options = options or AdaptOptions()
+    options = options or SPEAKER_ADAPTATION
     transcriber = Transcriber.from_file(model)
     waves = [transcriber.load_wave(path) for path in audio]
     loaded = transcriber.adapted_to(waves, options, on_step).loaded
@@ -77,4 +77,4 @@ def adapted_to_files(
             waves.append(transcriber.load_wave(path))
         except AsrError:
             continue
-    return transcriber.adapted_to(waves, options or AdaptOptions())
+    return transcriber.adapted_to(waves, options or SPEAKER_ADAPTATION)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from asr.adapt import AdaptOptions
+from asr.adapt import SPEAKER_ADAPTATION, AdaptOptions
 from asr.beam import BeamOptions, bundled_decoding
 from asr.bundled import DEFAULT_MODEL
 from asr.checkpoint import load_model
@@ -46,7 +46,7 @@ def main() -> None:
     options = " ".join(flag for flag, on in chosen if on)
     tried = Transcriber(loaded, beam, warps=VTLN_WARPS if vtln else (),
                         adapt=AdaptOptions() if args.adapt else None)  # fmt: skip
-    speakers = AdaptOptions() if args.adapt_speaker else None
+    speakers = SPEAKER_ADAPTATION if args.adapt_speaker else None
     searched = evaluate_manifest(tried, args.manifest, adapt_speakers=speakers)
     plain = evaluate_manifest(Transcriber(loaded, beam), args.manifest)
     versus = compare_scores(searched, plain)
