@@ -20,6 +20,7 @@ import functools
 import io
 from collections.abc import Iterable, Sequence
 
+from asr.errors import AsrError
 from asr.text import CharTokenizer, normalize_text
 
 BOUNDARY = CharTokenizer.space
@@ -53,7 +54,15 @@ class BpeTokenizer(CharTokenizer):
 
         words = [w for text in texts for w in normalize_text(text).split()]
         if not words:
-            raise ValueError("no words to learn pieces from")
+            raise AsrError("model.units", "bpe, but the training text holds no words to learn from")
+        # every letter is a piece of its own (character_coverage 1), and so is the unknown
+        needed = len(set("".join(words))) + 1
+        if size < needed:
+            raise AsrError(
+                "model.bpe_size",
+                f"{size} pieces cannot hold the {needed - 1} letters of the training text and "
+                f"the unknown piece; set it to at least {needed}",
+            )
         proto = io.BytesIO()
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(words), model_writer=proto, model_type="bpe",

@@ -25,13 +25,17 @@ import torch
 from torch import nn
 
 from asr.beam import LM_TUNING_KEY
-from asr.checkpoint import load_model
+from asr.checkpoint import atomic_write, load_model
 from asr.confidence import CALIBRATION_KEY
 from asr.features import LOG_FLOOR, LogMel
 from asr.model import MIN_FRAMES, SUBSAMPLING
-from asr.onnx_runtime import FORMAT, LM_NAME
+from asr.onnx_runtime import FORMAT, INT8_SUFFIX, LM_NAME
 from asr.outputs import output_folder
 from asr.quantize import int8_copy
+
+# Every graph an export may write: a new export into an old folder removes them all first, so
+# an int8 copy or streaming step of the model exported there before never runs with this one.
+GRAPHS = ("features", "model", "frontend", "step")
 
 
 class ConvLogMel(nn.Module):
@@ -118,9 +122,25 @@ def _copy_lm(lm: Path, out: Path) -> list[Path]:
     words = Path(str(lm) + ".vocab")
     if words.exists():
         copied.append(Path(str(target) + ".vocab"))
-        shutil.copyfile(words, copied[-1])
-    shutil.copyfile(lm, target)
+        _copy_unless_same(words, copied[-1])
+    _copy_unless_same(lm, target)
     return copied + [target]
+
+
+def _copy_unless_same(source: Path, target: Path) -> None:
+    """Re-exporting into a folder with its own LM (`--lm DIR/lm.arpa.gz`) keeps that file."""
+    if not (target.exists() and target.samefile(source)):
+        shutil.copyfile(source, target)
+
+
+def _clear_old_export(out: Path) -> None:
+    """Remove a previous export's model.json (first: a folder left half-written by a failed
+    export then refuses to load, rather than pairing new graphs with old settings) and its
+    graphs."""
+    (out / "model.json").unlink(missing_ok=True)
+    for graph in GRAPHS:
+        for suffix in (".onnx", INT8_SUFFIX):
+            (out / (graph + suffix)).unlink(missing_ok=True)
 
 
 def export(
@@ -138,6 +158,7 @@ def export(
     loaded = load_model(model_path)
     model = loaded.model.eval()
     out = output_folder(out_dir)
+    _clear_old_export(out)
     settings = loaded.config.features
     written = [out / "features.onnx", out / "model.onnx"]
     wave = torch.randn(settings.sample_rate) * 0.1
@@ -174,5 +195,5 @@ def export(
         "lm": lm_file,
     }
     written.append(out / "model.json")
-    written[-1].write_text(json.dumps(meta, indent=1))
+    atomic_write(written[-1], json.dumps(meta, indent=1).encode())
     return written

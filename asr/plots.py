@@ -59,7 +59,7 @@ def plot_encoder_comparison(histories: dict[str, list[dict]], path: str | Path) 
         ax_loss.plot(steps, [r["loss"] for r in history], marker="o", label=name)
         key = next((k for k in history[0] if k.startswith("wer:")), None)
         if key:
-            ax_wer.plot(steps, [r[key] for r in history], marker="o", label=name)
+            ax_wer.plot(steps, [r.get(key) for r in history], marker="o", label=name)
             ax_wer.set_title(f"validation WER, {manifest_label(key[len('wer:') :])} (greedy)")
     ax_loss.set(xlabel="step", ylabel="CTC loss (last batch)", title="training loss")
     ax_wer.set(xlabel="step", ylabel="WER")

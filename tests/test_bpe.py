@@ -123,3 +123,25 @@ def test_an_exported_word_piece_model_transcribes_as_torch_does(bpe, tmp_path):
     assert OnnxTranscriber(tmp_path / "onnx").transcribe_wave(wave.numpy()) == expected
     streamer = OnnxRecognizer(tmp_path / "onnx")
     assert streamer.tokenizer.symbols == bpe.symbols
+
+
+@pytest.mark.parametrize(
+    "texts, size, message",
+    [
+        (["the quick brown fox jumps over the lazy dog"], 8, "model.bpe_size: 8 pieces cannot"),
+        (["?! ...", ""], 40, "model.units: bpe, but the training text holds no words"),
+    ],
+)
+def test_a_vocabulary_it_cannot_learn_is_one_line(texts, size, message):
+    """Fewer pieces than the text has letters (plus the unknown), or no words at all: an
+    AsrError naming the setting, not sentencepiece's internal error."""
+    with pytest.raises(AsrError) as refused:
+        BpeTokenizer.train(texts, size)
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+
+
+def test_as_many_pieces_as_letters_and_the_unknown_is_enough():
+    text = "the quick brown fox jumps over the lazy dog"
+    needed = len(set(text.replace(" ", ""))) + 1
+    tokenizer = BpeTokenizer.train([text], needed)
+    assert tokenizer.decode(tokenizer.encode(text)) == text

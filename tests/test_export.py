@@ -429,6 +429,26 @@ def test_an_export_with_an_lm_decodes_with_it_by_default(exported, word_lm, tmp_
     assert proc.stderr == f"asr: error: {missing}: no such language model\n"
 
 
+def test_exporting_again_into_a_folder_leaves_nothing_of_the_old_export(word_lm, tmp_path):
+    """A GRU exported with --int8 and an LM, then a BLSTM over it without --int8: no old int8
+    copy or streaming step stays to run with the new model.json; the folder's own LM is kept."""
+    from asr.onnx_runtime import OnnxTranscriber
+
+    stats = FeatureStats(torch.zeros(80), torch.ones(80))
+    out = tmp_path / "onnx"
+    for encoder, int8 in (("gru", True), ("blstm", False)):
+        torch.manual_seed(0)
+        model, cfg = tiny(encoder)
+        save_model(tmp_path / f"{encoder}.safetensors", model, cfg, TOK, stats)
+        lm = word_lm / "lm.arpa.gz" if int8 else out / "lm.arpa.gz"  # then: its own LM
+        export(tmp_path / f"{encoder}.safetensors", out, int8=int8, lm=lm)
+    names = {p.name for p in out.iterdir()}
+    assert names == {"features.onnx", "model.onnx", "model.json", "lm.arpa.gz"}
+    assert (out / "lm.arpa.gz").read_bytes() == (word_lm / "lm.arpa.gz").read_bytes()
+    with pytest.raises(AsrError, match="export the model again with --int8"):
+        OnnxTranscriber(out / "model.int8.onnx").log_probs(noise(16000, seed=1).numpy())
+
+
 def test_exported_model_keeps_the_word_confidence_calibration_and_lm_weights(tmp_path):
     """A calibrated model's export scores words as the torch model does, not raw, and
     searches with the LM weights `asr tune-lm` gave it."""

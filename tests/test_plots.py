@@ -33,3 +33,15 @@ def test_encoder_comparison_draws_one_line_per_encoder(tmp_path, monkeypatch):
     assert saved["lines"] == [2, 2]  # the empty mamba history adds nothing
     assert "dev" in saved["title"]
     plt.close("all")
+
+
+def test_a_record_without_the_first_validation_set_is_a_gap_not_a_crash(tmp_path):
+    """A run resumed with other validation sets: its later records lack the first set's WER."""
+    import matplotlib.pyplot as plt
+
+    records = history([0.9, 0.5])
+    records.append({"step": 300, "loss": 0.5, "wer:/d/other.jsonl": 0.4})
+    out = tmp_path / "curves.png"
+    plot_encoder_comparison({"gru": records}, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plt.close("all")
