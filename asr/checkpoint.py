@@ -41,8 +41,13 @@ class LoadedModel:
 
 
 def atomic_write(path: str | Path, data: bytes) -> None:
-    """Write via temp file, fsync and rename, so a crash leaves the old file or the new one."""
+    """Write via temp file, fsync and rename, so a crash leaves the old file or the new one.
+
+    The rename replaces whatever node `path` names: a device or pipe there (`--out
+    /dev/stdout`; as root, even /dev/full) would be swapped for a plain file, so it is refused."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise AsrError(str(path), "not a regular file (writing would replace it); give a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

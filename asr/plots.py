@@ -41,11 +41,17 @@ def plot_training_curves(history: list[dict], path: str | Path) -> None:
     fig, (ax_loss, ax_wer) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [r["loss"] for r in history], marker="o")
     ax_loss.set(xlabel="epoch", ylabel="CTC loss (last batch)", title="training loss")
-    for key in sorted(k for k in history[0] if k.startswith("wer:")):
+    for key in validation_keys(history):
         label = manifest_label(key[len("wer:") :])
         ax_wer.plot(epochs, [r.get(key) for r in history], marker="o", label=label)
     ax_wer.set(xlabel="epoch", ylabel="WER", title="validation WER (greedy)")
     _save_panels(plt, fig, (ax_loss, ax_wer), path)
+
+
+def validation_keys(history: list[dict]) -> list[str]:
+    """Every validation set's WER key in the run, sorted: a set added on a resume (another
+    --valid) is in the later records only."""
+    return sorted({k for record in history for k in record if k.startswith("wer:")})
 
 
 def plot_encoder_comparison(histories: dict[str, list[dict]], path: str | Path) -> None:

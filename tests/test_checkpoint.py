@@ -1,4 +1,5 @@
 import os
+import stat
 
 import pytest
 import torch
@@ -40,6 +41,21 @@ def test_atomic_write_keeps_old_file_when_interrupted(tmp_path, monkeypatch):
         atomic_write(path, b"new contents")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temp file left behind
+
+
+def test_atomic_write_refuses_to_replace_a_pipe_or_device(tmp_path):
+    """The rename would swap a pipe or device (/dev/stdout; as root even /dev/full) for a
+    plain file: refused, and the node is left as it was."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "link"
+    link.symlink_to(pipe)
+    for target in (pipe, link):
+        with pytest.raises(AsrError, match="not a regular file") as err:
+            atomic_write(target, b"model")
+        assert err.value.where == str(target)
+    assert stat.S_ISFIFO(pipe.stat().st_mode) and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "pipe"]
 
 
 def test_missing_corrupt_and_mismatched_checkpoints(tmp_path):

@@ -4,7 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from asr.plots import plot_encoder_comparison
+from asr.plots import plot_encoder_comparison, plot_training_curves
 
 
 def history(wers):
@@ -44,4 +44,23 @@ def test_a_record_without_the_first_validation_set_is_a_gap_not_a_crash(tmp_path
     out = tmp_path / "curves.png"
     plot_encoder_comparison({"gru": records}, out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plt.close("all")
+
+
+def test_training_curves_draw_a_validation_set_added_on_resume(tmp_path, monkeypatch):
+    """A resume with another --valid: the new set is in the later records only, and drawn."""
+    import matplotlib.pyplot as plt
+
+    labels = {}
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, path, **kw):
+        labels["wer"] = [line.get_label() for line in fig.axes[1].lines]
+        return real_savefig(fig, path, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    records = [{**r, "epoch": i + 1} for i, r in enumerate(history([0.9, 0.5]))]
+    records.append({"epoch": 3, "loss": 0.5, "wer:/d/dev.jsonl": 0.4, "wer:/d/more.jsonl": 0.6})
+    plot_training_curves(records, tmp_path / "curves.png")
+    assert len(labels["wer"]) == 2 and any("more" in label for label in labels["wer"])
     plt.close("all")
