@@ -121,14 +121,19 @@ def test_common_voice_split_with_a_bom_keeps_its_first_column(tmp_path):
     assert train.extra["speaker"] == "aa"
 
 
+def kaldi_dir(path, **tables):
+    """A Kaldi data dir at `path` holding `tables` (name -> text; wav_scp is wav.scp)."""
+    path.mkdir(parents=True)
+    for name, text in tables.items():
+        (path / name.replace("_", ".")).write_text(text)
+    return path
+
+
 @pytest.mark.parametrize("sep", [" ", "\t"])
 def test_kaldi_plain_wav_scp(tmp_path, sep):
-    data = tmp_path / "data" / "test"
-    data.mkdir(parents=True)
     sf.write(str(tmp_path / "r1.wav"), wave(1.2), 16000)
-    (data / "wav.scp").write_text(f"r1{sep}{tmp_path / 'r1.wav'}\n")
-    (data / "text").write_text(f"r1{sep}TURN ON the light\n")
-    (data / "utt2spk").write_text(f"r1{sep}spk7\n")
+    data = kaldi_dir(tmp_path / "data" / "test", wav_scp=f"r1{sep}{tmp_path / 'r1.wav'}\n",
+                     text=f"r1{sep}TURN ON the light\n", utt2spk=f"r1{sep}spk7\n")  # fmt: skip
     (path,) = kaldi.prepare(data, tmp_path / "out")
     (utt,) = read_manifest(path)
     assert (utt.text, utt.extra["speaker"], utt.audio) == (
@@ -140,13 +145,11 @@ def test_kaldi_plain_wav_scp(tmp_path, sep):
 
 
 def test_kaldi_segments_and_piped_recordings_are_cut(tmp_path):
-    data = tmp_path / "dev"
-    data.mkdir()
     audio = np.concatenate([wave(1.0, freq=300), wave(2.0, freq=900)])
     sf.write(str(tmp_path / "long.flac"), audio, 16000)
-    (data / "wav.scp").write_text(f"rec1 sox {tmp_path / 'long.flac'} -t wav - |\n")
-    (data / "segments").write_text("rec1-a rec1 0.0 1.0\nrec1-b rec1 1.0 3.0\n")
-    (data / "text").write_text("rec1-a first part\nrec1-b second part\n")
+    data = kaldi_dir(tmp_path / "dev", wav_scp=f"rec1 sox {tmp_path / 'long.flac'} -t wav - |\n",
+                     segments="rec1-a rec1 0.0 1.0\nrec1-b rec1 1.0 3.0\n",
+                     text="rec1-a first part\nrec1-b second part\n")  # fmt: skip
     (path,) = kaldi.prepare(data, tmp_path / "out")
     a, b = read_manifest(path)
     assert (a.text, b.text) == ("first part", "second part")
@@ -156,12 +159,10 @@ def test_kaldi_segments_and_piped_recordings_are_cut(tmp_path):
 
 
 def test_kaldi_finds_each_recording_once_not_once_per_segment(tmp_path, monkeypatch):
-    data = tmp_path / "dev"
-    data.mkdir()
+    data = kaldi_dir(tmp_path / "dev", wav_scp="rec1 long.wav\n",
+                     segments="a rec1 0.0 1.0\nb rec1 1.0 2.0\nc rec1 2.0 3.0\n",
+                     text="a one\nb two\nc three\n")  # fmt: skip
     sf.write(str(data / "long.wav"), wave(3.0), 16000)
-    (data / "wav.scp").write_text("rec1 long.wav\n")
-    (data / "segments").write_text("a rec1 0.0 1.0\nb rec1 1.0 2.0\nc rec1 2.0 3.0\n")
-    (data / "text").write_text("a one\nb two\nc three\n")
     found, audio_source = [], kaldi._audio_source
     monkeypatch.setattr(kaldi, "_audio_source", lambda *a: found.append(a) or audio_source(*a))
     (path,) = kaldi.prepare(data, tmp_path / "out")
@@ -178,11 +179,7 @@ def test_kaldi_finds_each_recording_once_not_once_per_segment(tmp_path, monkeypa
     ],
 )
 def test_kaldi_malformed_segments_line(tmp_path, segments, reason):
-    data = tmp_path / "d"
-    data.mkdir()
-    (data / "wav.scp").write_text("r x.wav\n")
-    (data / "text").write_text("u hi\n")
-    (data / "segments").write_text(segments)
+    data = kaldi_dir(tmp_path / "d", wav_scp="r x.wav\n", text="u hi\n", segments=segments)
     code, output = cli_prepare("kaldi", data, tmp_path / "out")
     assert (code, output) == (1, f"asr: error: {data / reason}\n")
 
@@ -192,13 +189,10 @@ def test_kaldi_relative_wav_scp_paths_are_found_beside_the_data_dir(
     tmp_path, monkeypatch, with_segments
 ):
     """Kaldi's recipe folder first, then the data dir, with or without a segments file."""
-    data = tmp_path / "data" / "train"
-    data.mkdir(parents=True)
+    segments = {"segments": "u1 r1 0.5 1.5\n"} if with_segments else {}
+    data = kaldi_dir(tmp_path / "data" / "train", wav_scp="r1 r1.wav\n",
+                     text="u1 hello\n" if with_segments else "r1 hello\n", **segments)  # fmt: skip
     sf.write(str(data / "r1.wav"), wave(2.0), 16000)
-    (data / "wav.scp").write_text("r1 r1.wav\n")
-    (data / "text").write_text("u1 hello\n" if with_segments else "r1 hello\n")
-    if with_segments:
-        (data / "segments").write_text("u1 r1 0.5 1.5\n")
     monkeypatch.chdir(tmp_path)  # not the data dir: r1.wav is not here
     (path,) = kaldi.prepare("data/train", "out")
     (utt,) = read_manifest(path)
@@ -206,21 +200,15 @@ def test_kaldi_relative_wav_scp_paths_are_found_beside_the_data_dir(
 
 
 def test_kaldi_dot_names_the_manifest_after_the_folder(tmp_path, monkeypatch):
-    data = tmp_path / "dev"
-    data.mkdir()
+    data = kaldi_dir(tmp_path / "dev", wav_scp="r1 r1.wav\n", text="r1 hello\n")
     sf.write(str(data / "r1.wav"), wave(0.5), 16000)
-    (data / "wav.scp").write_text("r1 r1.wav\n")
-    (data / "text").write_text("r1 hello\n")
     monkeypatch.chdir(data)
     assert [p.name for p in kaldi.prepare(".", tmp_path / "out")] == ["dev.jsonl"]
 
 
 @pytest.mark.parametrize("name", ["text", "wav.scp"])
 def test_kaldi_table_that_is_not_utf8_is_named(tmp_path, name):
-    data = tmp_path / "d"
-    data.mkdir()
-    (data / "wav.scp").write_text("r x.wav\n")
-    (data / "text").write_text("r hi\n")
+    data = kaldi_dir(tmp_path / "d", wav_scp="r x.wav\n", text="r hi\n")
     (data / name).write_bytes(b"r x.wav\nq caf\xe9\n")
     code, output = cli_prepare("kaldi", data, tmp_path / "out")
     assert code == 1
